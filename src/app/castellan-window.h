@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "castellan-application.h"
+
+G_BEGIN_DECLS
+
+#define CASTELLAN_TYPE_WINDOW (castellan_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (CastellanWindow, castellan_window, CASTELLAN, WINDOW, AdwApplicationWindow)
+
+CastellanWindow *castellan_window_new (CastellanApplication *application);
+
+G_END_DECLS

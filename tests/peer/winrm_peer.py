@@ -1,0 +1,644 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The lab's WinRM peer: a WS-Management listener that behaves like a
+default Windows one (Negotiate/Kerberos over HTTP with sealing required,
+Basic over HTTPS only, the WinRS cmd shell, Windows' faults and quotas).
+
+It shares no code with the Castellan client, so that a misreading of the
+protocol cannot hide on both sides.
+
+  winrm_peer.py --ports-file F --ntlm-user-file U --admin admin \\
+      [--https NAME:CERT:KEY]... [--allow-unencrypted] [--fault SPEC]...
+
+Ports are chosen by the OS; they are written to the ports file (JSON) once
+every listener accepts connections. SIGTERM stops the peer and every
+process it started.
+"""
+
+import argparse
+import base64
+import json
+import os
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import peer_soap as soap  # noqa: E402
+from peer_auth import (  # noqa: E402
+    PROTOCOLS,
+    AuthError,
+    GssAcceptor,
+    SealError,
+    check_basic,
+    frame_sealed,
+    parse_sealed,
+    read_ntlm_users,
+    short_user,
+    tls_server_end_point,
+)
+from peer_faults import FaultSet  # noqa: E402
+from peer_shell import ShellTable  # noqa: E402
+
+MAX_REQUEST_BODY = 16 * 1024 * 1024
+
+
+class PeerState:
+    """What all listeners of one peer share."""
+
+    def __init__(self, args):
+        self.args = args
+        self.admins = {a.lower() for a in args.admin}
+        self.users = read_ntlm_users(args.ntlm_user_file)
+        self.allow_unencrypted = args.allow_unencrypted
+        self.faults = FaultSet(args.fault)
+        self.shells = ShellTable(args.max_shells_per_user)
+        self.log_lock = threading.Lock()
+        self.log_file = open(args.log, "a", buffering=1) if args.log else None
+        self.requests = 0
+        self.delegations = 0
+
+    def log(self, text):
+        if self.log_file is None:
+            return
+        with self.log_lock:
+            self.log_file.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+
+
+class PeerServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, state, label, tls=None, family=socket.AF_INET):
+        self.address_family = family
+        self.state = state
+        self.label = label
+        self.tls_context = None
+        self.channel_binding = None
+        if tls:
+            cert, key = tls
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            self.tls_context = ctx
+            with open(cert, "rb") as f:
+                der = ssl.PEM_cert_to_DER_cert(f.read().decode())
+            self.channel_binding = tls_server_end_point(der)
+        super().__init__(address, Handler)
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls_context is not None:
+            sock = self.tls_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
+        return sock, addr
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        self.state.log(f"{self.label} {client_address[0]} connection error: {exc!r}")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-HTTPAPI/2.0"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    timeout = 120
+
+    def setup(self):
+        if self.server.tls_context is not None:
+            self.request.settimeout(10)
+            self.request.do_handshake()
+        super().setup()
+        self.state = self.server.state
+        self.is_tls = self.server.tls_context is not None
+        self.gss = None
+        self.delegated_ccache = None
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            if self.delegated_ccache:
+                try:
+                    os.unlink(self.delegated_ccache)
+                except OSError:
+                    pass
+
+    def log_message(self, fmt, *args):
+        self.state.log(f"{self.server.label} {self.client_address[0]} " + (fmt % args))
+
+    # ---- HTTP plumbing ------------------------------------------------
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                total += size
+                if total > MAX_REQUEST_BODY:
+                    raise ValueError("request body too large")
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BODY:
+            raise ValueError("request body too large")
+        return self.rfile.read(length) if length else b""
+
+    def reply(self, status, body=b"", content_type=None, extra=(), drop=False):
+        reason = self.responses.get(status, ("",))[0]
+        head = [f"HTTP/1.1 {status} {reason}", f"Server: {self.server_version}"]
+        if content_type:
+            head.append(f"Content-Type: {content_type}")
+        head.extend(f"{k}: {v}" for k, v in extra)
+        head.append(f"Content-Length: {len(body)}")
+        data = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        if drop:
+            # Half the response, then a reset connection.
+            self.wfile.write(data[: len(data) - max(1, len(body) // 2)])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.wfile.write(data)
+        self.log_message('"%s" %d %d', self.requestline, status, len(body))
+
+    def offers(self):
+        schemes = [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos")]
+        if self.is_tls:
+            schemes.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
+        return schemes
+
+    def reply_401(self, scheme=None, token=None):
+        if token is not None:
+            extra = [("WWW-Authenticate", f"{scheme} {base64.b64encode(token).decode()}")]
+        else:
+            extra = self.offers()
+        self.reply(401, extra=extra)
+
+    # ---- requests -------------------------------------------------------
+
+    def do_GET(self):
+        if urlsplit(self.path).path == "/lab/status":
+            return self.lab_status()
+        self.reply(405)
+
+    def do_POST(self):
+        self.state.requests += 1
+        try:
+            body = self.read_body()
+        except ValueError:
+            self.close_connection = True
+            return self.reply(413)
+        path = urlsplit(self.path).path
+        if path == "/lab/control":
+            return self.lab_control(body)
+        if path.lower() != "/wsman":
+            return self.reply(404)
+        if self.headers.get("WSMANIDENTIFY", "").lower() == "unauthenticated":
+            if soap.is_identify(body):
+                return self.reply(
+                    200, soap.identify_response(), "application/soap+xml;charset=UTF-8"
+                )
+            return self.reply(400)
+
+        final = self.authenticate()
+        if final is False:
+            return
+        user, scheme, final_token = final
+        self.serve_wsman(body, user, scheme, final_token)
+
+    def authenticate(self):
+        """Run one leg of the 401 exchange.
+
+        Returns (user, scheme, final token or None) once authenticated, or
+        False when a 401 was sent.
+        """
+        header = self.headers.get("Authorization")
+        if header:
+            scheme, _, value = header.partition(" ")
+            kind = scheme.lower()
+            if kind in ("negotiate", "kerberos"):
+                if self.gss is None or self.gss.complete:
+                    cb = self.server.channel_binding if self.state.args.cbt else None
+                    self.gss = GssAcceptor(kind, cb)
+                try:
+                    token = base64.b64decode(value.strip(), validate=True)
+                    out = self.gss.step(token)
+                except (AuthError, ValueError) as exc:
+                    self.log_message("authentication failed: %s", exc)
+                    self.gss = None
+                    self.reply_401()
+                    return False
+                if not self.gss.complete:
+                    self.reply_401(scheme, out)
+                    return False
+                self.store_delegation()
+                self.log_message(
+                    "authenticated %s as %s (%s)", kind, self.gss.user, self.gss.mech
+                )
+                return short_user(self.gss.user), kind, (scheme, out)
+            if kind == "basic" and self.is_tls:
+                user = check_basic(value.strip(), self.state.users)
+                if user is None:
+                    self.log_message("basic authentication failed")
+                    self.reply_401()
+                    return False
+                self.gss = None
+                return user, "basic", None
+            self.reply_401()
+            return False
+        if self.gss is not None and self.gss.complete:
+            return short_user(self.gss.user), self.gss.scheme, None
+        self.reply_401()
+        return False
+
+    def store_delegation(self):
+        creds = self.gss.delegated
+        if creds is None or not self.state.args.lab_dir:
+            return
+        path = os.path.join(
+            self.state.args.lab_dir, f"delegated-{os.getpid()}-{threading.get_ident()}"
+        )
+        creds.store(usage="initiate", set_default=False, overwrite=True, store={"ccache": "FILE:" + path})
+        self.delegated_ccache = path
+        self.state.delegations += 1
+
+    def final_token_headers(self, final_token):
+        if not final_token:
+            return []
+        scheme, token = final_token
+        if token is None:
+            return []
+        if self.state.faults.take("no-mutual-auth", None):
+            return []
+        if self.state.faults.take("bad-mutual-auth", None):
+            token = bytearray(token)
+            token[len(token) // 2] ^= 0x55
+            token[-1] ^= 0xFF
+            token = bytes(token)
+        return [("WWW-Authenticate", f"{scheme} {base64.b64encode(token).decode()}")]
+
+    def serve_wsman(self, body, user, scheme, final_token):
+        extra = self.final_token_headers(final_token)
+        if not body:
+            return self.reply(200, extra=extra)
+
+        ctype = self.headers.get("Content-Type", "")
+        sealed = ctype.lower().startswith("multipart/encrypted")
+        if sealed:
+            if self.gss is None or not self.gss.complete:
+                return self.reply(400, extra=extra)
+            try:
+                protocol, length, sig, data = parse_sealed(body)
+                if protocol.lower() != PROTOCOLS[self.gss.scheme].lower():
+                    raise SealError(f"unexpected protocol {protocol}")
+                body = self.gss.unseal(sig, data)
+                if len(body) != length:
+                    raise SealError(f"Length={length} but {len(body)} bytes decrypted")
+            except SealError as exc:
+                self.log_message("refused sealed request: %s", exc)
+                self.close_connection = True
+                return self.reply(400, extra=extra)
+        elif not self.is_tls and not self.state.allow_unencrypted:
+            # AllowUnencrypted=false: plaintext over HTTP is refused, and
+            # the connection's context is forgotten.
+            self.log_message("refused unencrypted request from %s", user)
+            self.gss = None
+            return self.reply_401()
+
+        try:
+            request = soap.Request(body)
+        except soap.SoapError as exc:
+            status, response = 400, soap.fault(
+                "", "Sender", "InvalidMessageInformationHeader", str(exc),
+                soap.CODE_BAD_REQUEST, self.machine())
+            return self.send_soap(status, response, None, sealed, extra, 153600)
+        status, response = self.dispatch(request, user)
+        self.send_soap(status, response, request.short_action, sealed, extra,
+                       request.max_envelope)
+
+    def send_soap(self, status, response, action, sealed, extra, max_envelope):
+        faults = self.state.faults
+        f = faults.take("delay", action)
+        if f:
+            time.sleep(f.value)
+        if faults.take("malformed", action):
+            response = response[: len(response) // 2] + b"<<</not-xml"
+        if faults.take("oversize", action):
+            pad = max(0, max_envelope + 4096 - len(response))
+            response = response.replace(b"</s:Body>", b" " * pad + b"</s:Body>", 1)
+        drop = bool(faults.take("drop", action))
+        if sealed and not faults.take("plaintext", action):
+            protocol = PROTOCOLS[self.gss.scheme]
+            sig, data = self.gss.seal(response)
+            if faults.take("tamper", action):
+                data = bytearray(data)
+                data[len(data) // 2] ^= 0x01
+                data = bytes(data)
+            payload = frame_sealed(protocol, sig, data, len(response))
+            ctype = (
+                f'multipart/encrypted;protocol="{protocol}";boundary="Encrypted Boundary"'
+            )
+            return self.reply(status, payload, ctype, extra, drop)
+        self.reply(status, response, "application/soap+xml;charset=UTF-8", extra, drop)
+
+    # ---- WS-Man actions --------------------------------------------------
+
+    def machine(self):
+        return self.server.server_address[0]
+
+    def fault(self, request, code, subcode, reason, wsman_code, detail=""):
+        return 500, soap.fault(
+            request.message_id, code, subcode, reason, wsman_code, self.machine(), detail
+        )
+
+    def access_denied(self, request):
+        return self.fault(request, "Sender", "AccessDenied", "Access is denied.",
+                          soap.CODE_ACCESS_DENIED)
+
+    def shell_not_found(self, request, shell_id):
+        return self.fault(
+            request, "Sender", "InvalidSelectors",
+            f"The request for the Windows Remote Shell with ShellId {shell_id} failed "
+            "because the shell was not found on the server. Possible causes are: the "
+            "specified ShellId is incorrect or the shell no longer exists on the server. "
+            "Provide the correct ShellId or create a new shell and retry the operation.",
+            soap.CODE_INVALID_SELECTORS,
+            "<w:FaultDetail>http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
+            "InvalidValue</w:FaultDetail>",
+        )
+
+    def command_not_found(self, request):
+        return self.fault(
+            request, "Sender", "InvalidSelectors",
+            "The Windows Remote Shell received a request to perform an operation on a "
+            "command identifier that does not exist. Either the command has completed "
+            "execution or the client specified an invalid command identifier.",
+            soap.CODE_INVALID_SELECTORS,
+            "<w:FaultDetail>http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
+            "UnexpectedSelectors</w:FaultDetail>",
+        )
+
+    def dispatch(self, request, user):
+        if user not in self.state.admins:
+            self.log_message("access denied to %s", user)
+            return self.access_denied(request)
+        handlers = {
+            soap.ACTION_GET: self.do_get_config,
+            soap.ACTION_CREATE: self.do_create,
+            soap.ACTION_DELETE: self.do_delete,
+            soap.ACTION_COMMAND: self.do_command,
+            soap.ACTION_RECEIVE: self.do_receive,
+            soap.ACTION_SEND: self.do_send,
+            soap.ACTION_SIGNAL: self.do_signal,
+        }
+        handler = handlers.get(request.action)
+        if handler is None:
+            return self.fault(
+                request, "Sender", "ActionNotSupported",
+                "The WS-Management service cannot process the request because the action "
+                "is not supported for this resource.", 2150858791)
+        return handler(request, user)
+
+    def do_get_config(self, request, user):
+        if request.resource_uri.rstrip("/") != soap.CONFIG_URI:
+            return self.fault(request, "Sender", "InvalidResourceURI",
+                              "The resource URI is not supported.", 2150858770)
+        return 200, soap.config_response(
+            request.message_id, self.state.args.max_envelope_kb, self.state.allow_unencrypted)
+
+    def shell_env(self, request, user):
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": self.state.args.lab_dir or "/tmp",
+            "USERNAME": user,
+            "USERDOMAIN": "TEST",
+            "LAB_AUTH_MECH": (self.gss.mech if self.gss else "basic"),
+            "LAB_DELEGATED": "1" if self.delegated_ccache else "0",
+        }
+        # KRB5_CONFIG lets a delegated ticket be used; CASTELLAN_LAB marks
+        # the process as the lab's, so that `lab down` finds strays.
+        for name in ("KRB5_CONFIG", "CASTELLAN_LAB"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
+        if self.delegated_ccache:
+            env["KRB5CCNAME"] = "FILE:" + self.delegated_ccache
+        for var in request.body.findall("rsp:Shell/rsp:Environment/rsp:Variable", soap.NS):
+            name = var.get("Name") or ""
+            if name and "=" not in name and "\x00" not in name:
+                env[name] = var.text or ""
+        return env
+
+    def do_create(self, request, user):
+        shell_el = request.body.find("rsp:Shell", soap.NS)
+        if shell_el is None or not request.resource_uri.endswith("/shell/cmd"):
+            return self.fault(request, "Sender", "InvalidResourceURI",
+                              "The resource URI is not supported.", 2150858770)
+        wd = shell_el.findtext("rsp:WorkingDirectory", None, soap.NS)
+        cwd = wd if wd and os.path.isdir(wd) else (self.state.args.lab_dir or "/tmp")
+        shell = self.state.shells.create(user, self.shell_env(request, user), cwd)
+        if shell is None:
+            n = self.state.shells.max_per_user
+            return self.fault(
+                request, "Receiver", "QuotaLimit",
+                f"The WS-Management service cannot process the request. This user is "
+                f"allowed a maximum number of {n} concurrent shells, which has been "
+                f"exceeded. Close existing shells or raise the quota for this user.",
+                soap.CODE_SHELL_QUOTA)
+        scheme = "https" if self.is_tls else "http"
+        host, port = self.server.server_address[:2]
+        address = f"{scheme}://{host}:{port}/wsman"
+        return 200, soap.create_response(
+            request.message_id, address, shell.id, user, self.client_address[0])
+
+    def lookup_shell(self, request, user):
+        shell_id = request.selectors.get("ShellId", "")
+        return shell_id, self.state.shells.get(shell_id, user)
+
+    def do_delete(self, request, user):
+        shell_id = request.selectors.get("ShellId", "")
+        if not self.state.shells.delete(shell_id, user):
+            return self.shell_not_found(request, shell_id)
+        return 200, soap.empty_response(soap.ACTION_DELETE, request.message_id)
+
+    def do_command(self, request, user):
+        shell_id, shell = self.lookup_shell(request, user)
+        if shell is None:
+            return self.shell_not_found(request, shell_id)
+        line = request.body.find("rsp:CommandLine", soap.NS)
+        if line is None:
+            return self.fault(request, "Sender", "SchemaValidationError",
+                              "The SOAP XML in the message does not match the "
+                              "corresponding XML schema definition.", 2150858817)
+        parts = [line.findtext("rsp:Command", "", soap.NS) or ""]
+        parts += [a.text or "" for a in line.findall("rsp:Arguments", soap.NS)]
+        command_line = " ".join(p for p in parts if p).strip()
+        pregenerated = None
+        words = command_line.split()
+        if len(words) == 2 and words[0] == "lab-stream" and words[1].isdigit():
+            pregenerated = int(words[1])
+        cmd = shell.add_command(command_line, pregenerated)
+        return 200, soap.command_response(request.message_id, cmd.id)
+
+    def do_receive(self, request, user):
+        shell_id, shell = self.lookup_shell(request, user)
+        if shell is None:
+            return self.shell_not_found(request, shell_id)
+        desired = request.body.find("rsp:Receive/rsp:DesiredStream", soap.NS)
+        cmd = shell.command(desired.get("CommandId", "")) if desired is not None else None
+        if cmd is None:
+            return self.command_not_found(request)
+        # Room for the envelope around the streams; base64 grows data by 4/3.
+        budget = max(512, (request.max_envelope - 2048) * 3 // 4)
+        got = cmd.receive(budget, request.operation_timeout)
+        if got is None:
+            return self.fault(
+                request, "Receiver", "TimedOut",
+                "The WS-Management service cannot complete the operation within the "
+                "time specified in OperationTimeout. ", soap.CODE_TIMED_OUT)
+        chunks, done, exit_code = got
+        encoded = [(n, base64.b64encode(d).decode(), end) for n, d, end in chunks]
+        return 200, soap.receive_response(
+            request.message_id, cmd.id, encoded, done, exit_code)
+
+    def do_send(self, request, user):
+        shell_id, shell = self.lookup_shell(request, user)
+        if shell is None:
+            return self.shell_not_found(request, shell_id)
+        stream = request.body.find("rsp:Send/rsp:Stream", soap.NS)
+        cmd = shell.command(stream.get("CommandId", "")) if stream is not None else None
+        if cmd is None:
+            return self.command_not_found(request)
+        data = base64.b64decode(stream.text or "")
+        end = (stream.get("End") or "").lower() == "true"
+        cmd.send(data, end)
+        return 200, soap.empty_response(soap.ACTION_SEND, request.message_id,
+                                        "<rsp:SendResponse/>")
+
+    def do_signal(self, request, user):
+        shell_id, shell = self.lookup_shell(request, user)
+        if shell is None:
+            return self.shell_not_found(request, shell_id)
+        sig = request.body.find("rsp:Signal", soap.NS)
+        cmd = shell.command(sig.get("CommandId", "")) if sig is not None else None
+        if cmd is None:
+            return self.command_not_found(request)
+        code = (sig.findtext("rsp:Code", "", soap.NS) or "").rsplit("/", 1)[-1].lower()
+        if code not in ("ctrl_c", "ctrl_break", "terminate"):
+            return self.fault(request, "Sender", "InvalidParameter",
+                              f"The signal code {code} is not supported.", 2150858843)
+        cmd.signal(code)
+        if code == "terminate":
+            shell.commands.pop(cmd.id, None)
+        return 200, soap.empty_response(soap.ACTION_SIGNAL, request.message_id,
+                                        "<rsp:SignalResponse/>")
+
+    # ---- lab control -----------------------------------------------------
+
+    def lab_control(self, body):
+        try:
+            req = json.loads(body or b"{}")
+            if "faults" in req:
+                self.state.faults.replace(req["faults"])
+            if "allow_unencrypted" in req:
+                self.state.allow_unencrypted = bool(req["allow_unencrypted"])
+        except (ValueError, TypeError) as exc:
+            return self.reply(400, str(exc).encode(), "text/plain")
+        self.lab_status()
+
+    def lab_status(self):
+        shells = self.state.shells
+        with shells.lock:
+            processes = sum(
+                1 for s in shells.shells.values() for c in s.commands.values()
+                if c.proc is not None and c.proc.poll() is None)
+            status = {
+                "shells": len(shells.shells),
+                "running_processes": processes,
+                "faults": self.state.faults.specs(),
+                "allow_unencrypted": self.state.allow_unencrypted,
+                "requests": self.state.requests,
+                "delegations": self.state.delegations,
+            }
+        self.reply(200, json.dumps(status).encode(), "application/json")
+
+
+def start_listener(state, label, port, tls=None):
+    """Bind 127.0.0.1 (port from the OS when 0) and, best effort, ::1 on the
+    same port, so that 'localhost' works whichever address is tried first."""
+    servers = [PeerServer(("127.0.0.1", port), state, label, tls)]
+    bound = servers[0].server_address[1]
+    try:
+        servers.append(PeerServer(("::1", bound), state, label, tls, socket.AF_INET6))
+    except OSError:
+        pass
+    for srv in servers:
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
+                         daemon=True).start()
+    return bound, servers
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ports-file", required=True)
+    parser.add_argument("--http-port", type=int, default=0)
+    parser.add_argument("--https", action="append", default=[], metavar="NAME:CERT:KEY")
+    parser.add_argument("--ntlm-user-file", required=True)
+    parser.add_argument("--admin", action="append", default=[])
+    parser.add_argument("--allow-unencrypted", action="store_true")
+    parser.add_argument("--fault", action="append", default=[])
+    parser.add_argument("--cbt", action="store_true",
+                        help="check channel bindings over HTTPS (CbtHardeningLevel=Strict)")
+    parser.add_argument("--max-envelope-kb", type=int, default=500)
+    parser.add_argument("--max-shells-per-user", type=int, default=5)
+    parser.add_argument("--lab-dir")
+    parser.add_argument("--log")
+    args = parser.parse_args()
+
+    state = PeerState(args)
+    ports = {}
+    servers = []
+    ports["http"], srv = start_listener(state, "http", args.http_port)
+    servers += srv
+    for spec in args.https:
+        name, cert, key = spec.split(":", 2)
+        ports[name], srv = start_listener(state, name, 0, (cert, key))
+        servers += srv
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    tmp = args.ports_file + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(ports, f)
+    os.rename(tmp, args.ports_file)
+    state.log(f"listening {ports}")
+
+    stop.wait()
+    # The processes are what must not outlive the peer; the listeners'
+    # threads die with it.
+    state.shells.close_all()
+    state.log("stopped")
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
