@@ -3,13 +3,12 @@
 
 #include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <string.h>
 
 #include "castellan-error.h"
 #include "castellan-identify.h"
 #include "castellan-net-error.h"
+#include "castellan-xml.h"
 
 #define IDENTIFY_NS "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"
 #define SOAP_NS "http://www.w3.org/2003/05/soap-envelope"
@@ -50,42 +49,11 @@ castellan_identity_free (CastellanIdentity *self)
   g_free (self);
 }
 
-static gboolean
-is_element (xmlNode    *node,
-            const char *ns,
-            const char *name)
-{
-  return node->type == XML_ELEMENT_NODE &&
-         node->ns != NULL &&
-         g_strcmp0 ((const char *) node->ns->href, ns) == 0 &&
-         g_strcmp0 ((const char *) node->name, name) == 0;
-}
-
-static xmlNode *
-child_element (xmlNode    *parent,
-               const char *ns,
-               const char *name)
-{
-  for (xmlNode *n = parent ? parent->children : NULL; n != NULL; n = n->next)
-    if (is_element (n, ns, name))
-      return n;
-  return NULL;
-}
-
 static char *
 child_text (xmlNode    *parent,
             const char *name)
 {
-  xmlNode *node = child_element (parent, IDENTIFY_NS, name);
-  xmlChar *content;
-  char *text;
-
-  if (node == NULL)
-    return NULL;
-  content = xmlNodeGetContent (node);
-  text = g_strstrip (g_strdup ((const char *) content));
-  xmlFree (content);
-  return text;
+  return castellan_xml_child_text (parent, IDENTIFY_NS, name);
 }
 
 /**
@@ -100,7 +68,7 @@ castellan_identity_parse (const char  *xml,
                           GError     **error)
 {
   g_autoptr(CastellanIdentity) identity = NULL;
-  xmlDoc *doc;
+  g_autoptr(xmlDoc) doc = NULL;
   xmlNode *response;
 
   if (length > IDENTIFY_MAX_REPLY || length > G_MAXINT)
@@ -111,26 +79,23 @@ castellan_identity_parse (const char  *xml,
       return NULL;
     }
 
-  doc = xmlReadMemory (xml, (int) length, NULL, NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-  if (doc == NULL || doc->intSubset != NULL)
+  doc = castellan_xml_parse (xml, length);
+  if (doc == NULL)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
                    _("The Identify reply is not well-formed SOAP; the port may belong to another service."));
-      g_clear_pointer (&doc, xmlFreeDoc);
       return NULL;
     }
 
   response = xmlDocGetRootElement (doc);
-  if (response == NULL || !is_element (response, SOAP_NS, "Envelope"))
+  if (!castellan_xml_is (response, SOAP_NS, "Envelope"))
     response = NULL;
-  response = child_element (child_element (response, SOAP_NS, "Body"),
-                            IDENTIFY_NS, "IdentifyResponse");
+  response = castellan_xml_child (castellan_xml_child (response, SOAP_NS, "Body"),
+                                  IDENTIFY_NS, "IdentifyResponse");
   if (response == NULL)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
                    _("The reply has no IdentifyResponse; the port may belong to another service."));
-      xmlFreeDoc (doc);
       return NULL;
     }
 
@@ -138,7 +103,6 @@ castellan_identity_parse (const char  *xml,
   identity->protocol_version = child_text (response, "ProtocolVersion");
   identity->product_vendor = child_text (response, "ProductVendor");
   identity->product_version = child_text (response, "ProductVersion");
-  xmlFreeDoc (doc);
 
   return g_steal_pointer (&identity);
 }

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "castellan-soap.h"
+
+/* Requests in the shape Windows' own clients send: the same prefixes and
+ * header order, so that a listener sees nothing unusual. */
+
+#define ACTION_CREATE "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"
+#define ACTION_DELETE "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
+#define ACTION_GET "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get"
+#define ACTION_COMMAND CASTELLAN_NS_SHELL "/Command"
+#define ACTION_RECEIVE CASTELLAN_NS_SHELL "/Receive"
+#define ACTION_SEND CASTELLAN_NS_SHELL "/Send"
+#define ACTION_SIGNAL CASTELLAN_NS_SHELL "/Signal"
+#define RESOURCE_CMD CASTELLAN_NS_SHELL "/cmd"
+#define ANONYMOUS "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+
+char *
+castellan_soap_new_uuid (void)
+{
+  g_autofree char *uuid = g_uuid_string_random ();
+
+  return g_ascii_strup (uuid, -1);
+}
+
+static void
+append_escaped (GString    *out,
+                const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      switch (*p)
+        {
+        case '&':
+          g_string_append (out, "&amp;");
+          break;
+        case '<':
+          g_string_append (out, "&lt;");
+          break;
+        case '>':
+          g_string_append (out, "&gt;");
+          break;
+        case '"':
+          g_string_append (out, "&quot;");
+          break;
+        case '\r':
+          g_string_append (out, "&#13;");
+          break;
+        default:
+          g_string_append_c (out, *p);
+        }
+    }
+}
+
+static GString *
+begin (const CastellanSoapContext *ctx,
+       const char                 *action,
+       const char                 *resource_uri,
+       gboolean                    shell_namespace)
+{
+  GString *out = g_string_sized_new (2048);
+  g_autofree char *message_id = castellan_soap_new_uuid ();
+  const char *locale = ctx->locale ? ctx->locale : "en-US";
+
+  g_string_append (out, "<s:Envelope");
+  if (shell_namespace)
+    g_string_append (out, " xmlns:rsp=\"" CASTELLAN_NS_SHELL "\"");
+  g_string_append (out,
+                   " xmlns:s=\"" CASTELLAN_NS_SOAP "\""
+                   " xmlns:wsa=\"" CASTELLAN_NS_ADDRESSING "\""
+                   " xmlns:wsman=\"" CASTELLAN_NS_WSMAN "\""
+                   " xmlns:wsmv=\"" CASTELLAN_NS_WSMV "\">"
+                   "<s:Header>");
+  g_string_append_printf (out, "<wsa:Action s:mustUnderstand=\"true\">%s</wsa:Action>", action);
+  g_string_append_printf (out, "<wsmv:DataLocale s:mustUnderstand=\"false\" xml:lang=\"%s\" />", locale);
+  g_string_append_printf (out, "<wsman:Locale s:mustUnderstand=\"false\" xml:lang=\"%s\" />", locale);
+  g_string_append_printf (out, "<wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">%u</wsman:MaxEnvelopeSize>",
+                          ctx->max_envelope ? ctx->max_envelope : CASTELLAN_DEFAULT_MAX_ENVELOPE);
+  g_string_append_printf (out, "<wsa:MessageID>uuid:%s</wsa:MessageID>", message_id);
+  g_string_append_printf (out, "<wsman:OperationTimeout>PT%uS</wsman:OperationTimeout>",
+                          ctx->operation_timeout ? ctx->operation_timeout : 20);
+  g_string_append (out, "<wsa:ReplyTo><wsa:Address s:mustUnderstand=\"true\">" ANONYMOUS
+                        "</wsa:Address></wsa:ReplyTo>");
+  g_string_append_printf (out, "<wsman:ResourceURI s:mustUnderstand=\"true\">%s</wsman:ResourceURI>",
+                          resource_uri);
+  if (ctx->session_id != NULL)
+    g_string_append_printf (out, "<wsmv:SessionId s:mustUnderstand=\"false\">%s</wsmv:SessionId>",
+                            ctx->session_id);
+  g_string_append (out, "<wsa:To>");
+  append_escaped (out, ctx->to);
+  g_string_append (out, "</wsa:To>");
+  return out;
+}
+
+static void
+append_option (GString    *out,
+               const char *name,
+               const char *value,
+               gboolean    must_comply)
+{
+  g_string_append_printf (out, "<wsman:Option%s Name=\"%s\">%s</wsman:Option>",
+                          must_comply ? " MustComply=\"true\"" : "", name, value);
+}
+
+static void
+append_shell_selector (GString    *out,
+                       const char *shell_id)
+{
+  g_string_append (out, "<wsman:SelectorSet><wsman:Selector Name=\"ShellId\">");
+  append_escaped (out, shell_id);
+  g_string_append (out, "</wsman:Selector></wsman:SelectorSet>");
+}
+
+static GBytes *
+finish (GString    *out,
+        const char *body)
+{
+  g_string_append (out, "</s:Header>");
+  if (body == NULL)
+    g_string_append (out, "<s:Body />");
+  else
+    g_string_append_printf (out, "<s:Body>%s</s:Body>", body);
+  g_string_append (out, "</s:Envelope>");
+  return g_string_free_to_bytes (out);
+}
+
+GBytes *
+castellan_soap_create_shell (const CastellanSoapContext  *ctx,
+                             const CastellanShellOptions *options)
+{
+  GString *out = begin (ctx, ACTION_CREATE, RESOURCE_CMD, TRUE);
+  g_autoptr(GString) body = g_string_new ("<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>"
+                                          "<rsp:OutputStreams>stdout stderr</rsp:OutputStreams>");
+  g_autofree char *codepage = g_strdup_printf ("%u", options && options->codepage ? options->codepage : 65001);
+
+  g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
+  if (options && options->no_profile)
+    append_option (out, "WINRS_NOPROFILE", "TRUE", TRUE);
+  append_option (out, "WINRS_CODEPAGE", codepage, FALSE);
+  g_string_append (out, "</wsman:OptionSet>");
+
+  if (options && options->working_directory)
+    {
+      g_string_append (body, "<rsp:WorkingDirectory>");
+      append_escaped (body, options->working_directory);
+      g_string_append (body, "</rsp:WorkingDirectory>");
+    }
+  if (options && options->environment && options->environment[0])
+    {
+      g_string_append (body, "<rsp:Environment>");
+      for (guint i = 0; options->environment[i] != NULL; i++)
+        {
+          const char *eq = strchr (options->environment[i], '=');
+          g_autofree char *name = NULL;
+
+          if (eq == NULL || eq == options->environment[i])
+            continue;
+          name = g_strndup (options->environment[i], eq - options->environment[i]);
+          g_string_append (body, "<rsp:Variable Name=\"");
+          append_escaped (body, name);
+          g_string_append (body, "\">");
+          append_escaped (body, eq + 1);
+          g_string_append (body, "</rsp:Variable>");
+        }
+      g_string_append (body, "</rsp:Environment>");
+    }
+  g_string_append (body, "</rsp:Shell>");
+  return finish (out, body->str);
+}
+
+GBytes *
+castellan_soap_command (const CastellanSoapContext *ctx,
+                        const char                 *shell_id,
+                        const char                 *command,
+                        const char *const          *arguments,
+                        gboolean                    skip_cmd_shell)
+{
+  GString *out = begin (ctx, ACTION_COMMAND, RESOURCE_CMD, TRUE);
+  g_autoptr(GString) body = g_string_new ("<rsp:CommandLine><rsp:Command>");
+
+  g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
+  append_option (out, "WINRS_SKIP_CMD_SHELL", skip_cmd_shell ? "True" : "False", FALSE);
+  g_string_append (out, "</wsman:OptionSet>");
+  append_shell_selector (out, shell_id);
+
+  append_escaped (body, command);
+  g_string_append (body, "</rsp:Command>");
+  for (guint i = 0; arguments && arguments[i] != NULL; i++)
+    {
+      g_string_append (body, "<rsp:Arguments>");
+      append_escaped (body, arguments[i]);
+      g_string_append (body, "</rsp:Arguments>");
+    }
+  g_string_append (body, "</rsp:CommandLine>");
+  return finish (out, body->str);
+}
+
+GBytes *
+castellan_soap_receive (const CastellanSoapContext *ctx,
+                        const char                 *shell_id,
+                        const char                 *command_id)
+{
+  GString *out = begin (ctx, ACTION_RECEIVE, RESOURCE_CMD, TRUE);
+  g_autoptr(GString) body = g_string_new ("<rsp:Receive><rsp:DesiredStream CommandId=\"");
+
+  g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
+  append_option (out, "WSMAN_CMDSHELL_OPTION_KEEPALIVE", "True", FALSE);
+  g_string_append (out, "</wsman:OptionSet>");
+  append_shell_selector (out, shell_id);
+  append_escaped (body, command_id);
+  g_string_append (body, "\">stdout stderr</rsp:DesiredStream></rsp:Receive>");
+  return finish (out, body->str);
+}
+
+/* How many raw stdin bytes fit in one Send: base64 grows them by 4/3,
+ * and the envelope around them needs room. */
+gsize
+castellan_soap_send_capacity (const CastellanSoapContext *ctx)
+{
+  guint max = ctx->max_envelope ? ctx->max_envelope : CASTELLAN_DEFAULT_MAX_ENVELOPE;
+
+  return max > 4096 ? (max - 4096) / 4 * 3 : 1024;
+}
+
+GBytes *
+castellan_soap_send (const CastellanSoapContext *ctx,
+                     const char                 *shell_id,
+                     const char                 *command_id,
+                     const guint8               *data,
+                     gsize                       length,
+                     gboolean                    end)
+{
+  GString *out = begin (ctx, ACTION_SEND, RESOURCE_CMD, TRUE);
+  g_autoptr(GString) body = g_string_new ("<rsp:Send><rsp:Stream Name=\"stdin\" CommandId=\"");
+  g_autofree char *b64 = g_base64_encode (data, length);
+
+  append_shell_selector (out, shell_id);
+  append_escaped (body, command_id);
+  g_string_append_printf (body, "\"%s>%s</rsp:Stream></rsp:Send>", end ? " End=\"true\"" : "", b64);
+  return finish (out, body->str);
+}
+
+GBytes *
+castellan_soap_signal (const CastellanSoapContext *ctx,
+                       const char                 *shell_id,
+                       const char                 *command_id,
+                       const char                 *code)
+{
+  GString *out = begin (ctx, ACTION_SIGNAL, RESOURCE_CMD, TRUE);
+  g_autoptr(GString) body = g_string_new ("<rsp:Signal CommandId=\"");
+
+  append_shell_selector (out, shell_id);
+  append_escaped (body, command_id);
+  g_string_append_printf (body, "\"><rsp:Code>" CASTELLAN_NS_SHELL "/signal/%s</rsp:Code></rsp:Signal>",
+                          code);
+  return finish (out, body->str);
+}
+
+GBytes *
+castellan_soap_delete_shell (const CastellanSoapContext *ctx,
+                             const char                 *shell_id)
+{
+  GString *out = begin (ctx, ACTION_DELETE, RESOURCE_CMD, FALSE);
+
+  append_shell_selector (out, shell_id);
+  return finish (out, NULL);
+}
+
+GBytes *
+castellan_soap_get_config (const CastellanSoapContext *ctx)
+{
+  return finish (begin (ctx, ACTION_GET, CASTELLAN_NS_CONFIG, FALSE), NULL);
+}
