@@ -4,102 +4,186 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "castellan-endpoint.h"
 #include "castellan-error.h"
-#include "castellan-identify.h"
-
-#define EXIT_CONNECTION_FAILURE 255
+#include "castellan-fanout.h"
+#include "cli-common.h"
 
 typedef struct
 {
-  GMainLoop *loop;
-  CastellanIdentity *identity;
-  GError *error;
-} ProbeState;
+  int port;
+  gboolean https;
+  char *auth;
+  char *user;
+  char *password_file;
+  char *ca_file;
+  char *trusted_hosts;
+  char *report;
+  char *hosts;
+  int throttle;
+  gboolean probe;
+  char *spn_service;
+  char *pin;
+  gboolean delegate;
+  gboolean allow_unencrypted;
+  int operation_timeout;
+  int timeout;
+  int codepage;
+  gboolean no_profile;
+  gboolean verbose;
+  gboolean version;
+} Args;
 
 static void
-fail (const char *message)
+args_clear (Args *a)
 {
-  fprintf (stderr, "castellan-run: %s\n", message);
+  g_free (a->auth);
+  g_free (a->user);
+  g_free (a->password_file);
+  g_free (a->ca_file);
+  g_free (a->trusted_hosts);
+  g_free (a->report);
+  g_free (a->hosts);
+  g_free (a->spn_service);
+  g_free (a->pin);
 }
 
-static void
-probe_done (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  ProbeState *state = user_data;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Args, args_clear)
 
-  state->identity = castellan_identify_finish (result, &state->error);
-  g_main_loop_quit (state->loop);
+/* The first line of the file; the password never comes from argv. */
+static char *
+read_password (const char  *path,
+               GError     **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  char *eol;
+  char *password;
+
+  if (!g_file_get_contents (path, &contents, &len, error))
+    return NULL;
+  eol = strpbrk (contents, "\r\n");
+  password = eol ? g_strndup (contents, eol - contents) : g_strdup (contents);
+  explicit_bzero (contents, len);
+  return password;
 }
 
-static int
-run_probe (const CastellanEndpoint *endpoint,
-           const char              *ca_file)
+static gboolean
+build_options (const Args               *a,
+               CastellanConnectOptions  *o,
+               GError                  **error)
 {
-  g_autoptr(GTlsDatabase) database = NULL;
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *url = castellan_endpoint_to_url (endpoint);
-  g_autofree char *schemes = NULL;
-  ProbeState state = { loop, NULL, NULL };
-
-  if (ca_file != NULL)
+  if (a->auth != NULL && !castellan_auth_request_from_string (a->auth, &o->auth))
     {
-      database = g_tls_file_database_new (ca_file, &error);
-      if (database == NULL)
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED,
+                   _("--auth takes negotiate, kerberos, ntlm or basic, not “%s”"), a->auth);
+      return FALSE;
+    }
+  o->user = g_strdup (a->user);
+  o->spn_service = g_strdup (a->spn_service);
+  o->pinned_sha256 = g_strdup (a->pin);
+  o->delegate = a->delegate;
+  o->allow_unencrypted = a->allow_unencrypted;
+  if (a->operation_timeout > 0)
+    o->operation_timeout = (guint) a->operation_timeout;
+  if (a->timeout > 0)
+    o->request_timeout = (guint) a->timeout;
+
+  if (a->password_file != NULL)
+    {
+      g_autofree char *password = read_password (a->password_file, error);
+
+      if (password == NULL)
+        return FALSE;
+      castellan_connect_options_set_password (o, password);
+      explicit_bzero (password, strlen (password));
+    }
+
+  if (a->ca_file != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+
+      o->tls_database = g_tls_file_database_new (a->ca_file, &local);
+      if (o->tls_database == NULL)
         {
-          g_autofree char *msg = g_strdup_printf (_("cannot read the CA file %s: %s"),
-                                                  ca_file, error->message);
-          fail (msg);
-          return EXIT_CONNECTION_FAILURE;
+          g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,
+                       _("Cannot read the CA file %s: %s"), a->ca_file, local->message);
+          return FALSE;
         }
     }
 
-  castellan_identify_async (endpoint, database, NULL, probe_done, &state);
-  g_main_loop_run (loop);
-
-  if (state.identity == NULL)
+  if (a->trusted_hosts != NULL)
+    castellan_connect_options_set_trusted_hosts (o, a->trusted_hosts);
+  else
     {
-      fail (state.error->message);
-      g_clear_error (&state.error);
-      return EXIT_CONNECTION_FAILURE;
-    }
+      g_autofree char *path = castellan_trusted_hosts_default_path ();
+      CastellanTrustedHosts *saved = castellan_trusted_hosts_load (path, error);
 
-  schemes = g_strjoinv (", ", state.identity->auth_schemes);
-  printf ("%-18s %s\n", _("Endpoint:"), url);
-  printf ("%-18s %s\n", _("Protocol:"), state.identity->protocol_version ?: "?");
-  printf ("%-18s %s\n", _("Vendor:"), state.identity->product_vendor ?: "?");
-  printf ("%-18s %s\n", _("Version:"), state.identity->product_version ?: "?");
-  printf ("%-18s %s\n", _("Authentication:"), *schemes ? schemes : _("none offered"));
-  printf ("%-18s %s\n", _("Transport:"),
-          state.identity->tls_protocol ?: _("HTTP (messages are sealed by the authentication)"));
-  castellan_identity_free (state.identity);
-  return 0;
+      if (saved == NULL)
+        return FALSE;
+      castellan_trusted_hosts_free (o->trusted_hosts);
+      o->trusted_hosts = saved;
+    }
+  return TRUE;
+}
+
+static CastellanConnectOptions *
+options_for (const Args              *a,
+             const CastellanConnectOptions *template,
+             const char              *host,
+             GError                 **error)
+{
+  g_autoptr(CastellanEndpoint) endpoint = castellan_endpoint_parse (host, a->https, error);
+  CastellanConnectOptions *o;
+
+  if (endpoint == NULL)
+    return NULL;
+  if (a->port > 0)
+    endpoint->port = (guint16) a->port;
+  o = castellan_connect_options_copy (template);
+  castellan_endpoint_free (o->endpoint);
+  o->endpoint = g_steal_pointer (&endpoint);
+  return o;
 }
 
 int
 main (int   argc,
       char *argv[])
 {
+  g_auto(Args) a = { 0 };
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(CastellanEndpoint) endpoint = NULL;
-  g_autofree char *ca_file = NULL;
-  gboolean https = FALSE;
-  gboolean probe = FALSE;
-  gboolean version = FALSE;
-  int port = 0;
+  g_autoptr(CastellanEndpoint) placeholder = NULL;
+  g_autoptr(CastellanConnectOptions) template = NULL;
+  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_connect_options_free);
+  CliRun run = { { 65001, FALSE, NULL, NULL }, NULL, NULL, FALSE, CASTELLAN_DEFAULT_THROTTLE };
   GOptionEntry entries[] = {
-    { "port", 0, 0, G_OPTION_ARG_INT, &port, N_("TCP port (default 5985, or 5986 with --https)"), N_("N") },
-    { "https", 0, 0, G_OPTION_ARG_NONE, &https, N_("Use HTTPS"), NULL },
-    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, N_("PEM trust anchors added for HTTPS"), N_("FILE") },
-    { "probe", 0, 0, G_OPTION_ARG_NONE, &probe, N_("Ask the host what it offers (Identify), without credentials"), NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version"), NULL },
+    { "port", 0, 0, G_OPTION_ARG_INT, &a.port, N_("TCP port (default 5985, or 5986 with --https)"), N_("N") },
+    { "https", 0, 0, G_OPTION_ARG_NONE, &a.https, N_("Use HTTPS"), NULL },
+    { "auth", 0, 0, G_OPTION_ARG_STRING, &a.auth, N_("negotiate (default), kerberos, ntlm or basic"), N_("METHOD") },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &a.user, N_("User name: user@REALM or DOMAIN\\user (default: your Kerberos ticket)"), N_("USER") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &a.password_file, N_("Read the password from the first line of FILE"), N_("FILE") },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &a.ca_file, N_("PEM trust anchors added for HTTPS"), N_("FILE") },
+    { "pin-sha256", 0, 0, G_OPTION_ARG_STRING, &a.pin, N_("Accept the HTTPS certificate with this SHA-256 fingerprint"), N_("HEX") },
+    { "trusted-hosts", 0, 0, G_OPTION_ARG_STRING, &a.trusted_hosts, N_("TrustedHosts in WinRM syntax (overrides the saved list)"), N_("LIST") },
+    { "spn-service", 0, 0, G_OPTION_ARG_STRING, &a.spn_service, N_("Kerberos service of the host’s SPN (default HTTP)"), N_("NAME") },
+    { "delegate", 0, 0, G_OPTION_ARG_NONE, &a.delegate, N_("Hand the host a Kerberos credential for a second hop"), NULL },
+    { "allow-unencrypted", 0, 0, G_OPTION_ARG_NONE, &a.allow_unencrypted, N_("Allow Basic over HTTP, unencrypted"), NULL },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &a.report, N_("Write the connection’s security and exit code as JSON"), N_("FILE") },
+    { "hosts", 0, 0, G_OPTION_ARG_STRING, &a.hosts, N_("Run on several hosts at once"), N_("A,B,C") },
+    { "throttle", 0, 0, G_OPTION_ARG_INT, &a.throttle, N_("Hosts at once with --hosts (default 32)"), N_("N") },
+    { "probe", 0, 0, G_OPTION_ARG_NONE, &a.probe, N_("Ask the host what it offers (Identify), without credentials"), NULL },
+    { "operation-timeout", 0, 0, G_OPTION_ARG_INT, &a.operation_timeout, N_("Seconds the host may wait for output per request (default 20)"), N_("S") },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &a.timeout, N_("Seconds any other exchange may take (default 30)"), N_("S") },
+    { "codepage", 0, 0, G_OPTION_ARG_INT, &a.codepage, N_("Console code page of the remote shell (default 65001, UTF-8)"), N_("N") },
+    { "no-profile", 0, 0, G_OPTION_ARG_NONE, &a.no_profile, N_("Do not load the user profile on the host"), NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &a.verbose, N_("Explain the connection’s security on stderr"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &a.version, N_("Print the version"), NULL },
     { NULL }
   };
+  int first_command;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -107,43 +191,112 @@ main (int   argc,
   textdomain (GETTEXT_PACKAGE);
 
   context = g_option_context_new (_("HOST -- COMMAND [ARG…]"));
-  g_option_context_set_summary (context, _("Run a command on a Windows host over WinRM."));
+  g_option_context_set_summary (context, _("Run a command on a Windows host over WinRM, and say how the connection is protected."));
+  g_option_context_set_description (context,
+    _("Remote stdout and stderr are copied byte for byte; stdin is sent to the command until EOF.\n"
+      "The exit status is the remote exit code modulo 256, or 255 when the connection, the\n"
+      "authentication, the protocol or the policy failed (with one line on stderr that says why).\n"
+      "With --hosts, each output line starts with its host, and a summary follows; the exit status\n"
+      "is 0 when every command exited 0, 1 when some did not, 255 when a host failed.\n"
+      "See castellan-run(1)."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      fail (error->message);
-      return EXIT_CONNECTION_FAILURE;
+      cli_fail (error->message);
+      return CLI_EXIT_FAILURE;
     }
 
-  if (version)
+  if (a.version)
     {
       printf ("castellan-run %s\n", PACKAGE_VERSION);
       return 0;
     }
 
-  if (argc < 2)
+  if (a.port < 0 || a.port > G_MAXUINT16)
     {
-      fail (_("no host given; see castellan-run --help"));
-      return EXIT_CONNECTION_FAILURE;
+      cli_fail (_("--port takes a number from 1 to 65535"));
+      return CLI_EXIT_FAILURE;
+    }
+  if (a.codepage > 0)
+    run.shell.codepage = (guint) a.codepage;
+  run.shell.no_profile = a.no_profile;
+  run.report_path = a.report;
+  run.verbose = a.verbose;
+  if (a.throttle > 0)
+    run.throttle = (guint) a.throttle;
+
+  /* HOST (unless --hosts), then "--" if the parser left it, then COMMAND. */
+  first_command = a.hosts ? 1 : 2;
+  if (!a.hosts && argc < 2)
+    {
+      cli_fail (_("no host given; see castellan-run --help"));
+      return CLI_EXIT_FAILURE;
+    }
+  if (argc > first_command && g_str_equal (argv[first_command], "--"))
+    first_command++;
+
+  placeholder = castellan_endpoint_parse ("localhost", a.https, NULL);
+  template = castellan_connect_options_new (placeholder);
+  if (!build_options (&a, template, &error))
+    {
+      cli_fail (error->message);
+      return CLI_EXIT_FAILURE;
     }
 
-  endpoint = castellan_endpoint_parse (argv[1], https, &error);
-  if (endpoint == NULL)
+  if (a.hosts)
     {
-      fail (error->message);
-      return EXIT_CONNECTION_FAILURE;
+      g_auto(GStrv) hosts = g_strsplit (a.hosts, ",", -1);
+
+      for (guint i = 0; hosts[i] != NULL; i++)
+        {
+          char *host = g_strstrip (hosts[i]);
+          CastellanConnectOptions *o;
+
+          if (*host == '\0')
+            continue;
+          o = options_for (&a, template, host, &error);
+          if (o == NULL)
+            {
+              cli_fail (error->message);
+              return CLI_EXIT_FAILURE;
+            }
+          g_ptr_array_add (targets, o);
+        }
     }
-  if (port < 0 || port > G_MAXUINT16)
+  else
     {
-      fail (_("--port takes a number from 1 to 65535"));
-      return EXIT_CONNECTION_FAILURE;
+      CastellanConnectOptions *o = options_for (&a, template, argv[1], &error);
+
+      if (o == NULL)
+        {
+          cli_fail (error->message);
+          return CLI_EXIT_FAILURE;
+        }
+      g_ptr_array_add (targets, o);
     }
-  if (port > 0)
-    endpoint->port = (guint16) port;
+  if (targets->len == 0)
+    {
+      cli_fail (_("--hosts names no host"));
+      return CLI_EXIT_FAILURE;
+    }
 
-  if (probe)
-    return run_probe (endpoint, ca_file);
+  if (a.probe)
+    {
+      int status = 0;
 
-  fail (_("only --probe is available in this version"));
-  return EXIT_CONNECTION_FAILURE;
+      for (guint i = 0; i < targets->len; i++)
+        status = MAX (status, cli_run_probe (g_ptr_array_index (targets, i)));
+      return status;
+    }
+
+  if (argc <= first_command)
+    {
+      cli_fail (_("no command given: castellan-run HOST -- COMMAND [ARG…]"));
+      return CLI_EXIT_FAILURE;
+    }
+  run.command = argv + first_command;
+
+  if (a.hosts)
+    return cli_run_many (targets, &run);
+  return cli_run_single (g_ptr_array_index (targets, 0), &run);
 }

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "castellan-json.h"
+#include "cli-common.h"
+
+void
+cli_fail (const char *message)
+{
+  g_autofree char *line = g_strdup (message);
+
+  /* Always exactly one line, so scripts can rely on it. */
+  g_strdelimit (line, "\r\n", ' ');
+  fprintf (stderr, "castellan-run: %s\n", line);
+}
+
+gboolean
+cli_write_all (int           fd,
+               const guint8 *data,
+               gsize         length)
+{
+  while (length > 0)
+    {
+      gssize n = write (fd, data, length);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+      data += n;
+      length -= (gsize) n;
+    }
+  return TRUE;
+}
+
+gboolean
+cli_write_report (const char  *path,
+                  const char  *json,
+                  GError     **error)
+{
+  return g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+}
+
+void
+cli_print_verdict (const CastellanVerdict *verdict)
+{
+  CastellanLevel level = castellan_verdict_get_level (verdict);
+  g_auto(GStrv) explain = castellan_verdict_explain (verdict);
+  g_auto(GStrv) better = castellan_verdict_improvements (verdict);
+
+  fprintf (stderr, "castellan-run: %s: %s (%s, %s, %s)\n", verdict->host,
+           castellan_verdict_level_title (level),
+           castellan_server_identity_to_string (verdict->identity),
+           castellan_auth_method_to_string (verdict->auth), verdict->encryption);
+  for (guint i = 0; explain[i] != NULL; i++)
+    fprintf (stderr, "  • %s\n", explain[i]);
+  for (guint i = 0; better[i] != NULL; i++)
+    fprintf (stderr, "  → %s\n", better[i]);
+}
+
+char *
+cli_error_json (const char   *host,
+                const GError *error)
+{
+  GString *out = g_string_new ("{");
+
+  castellan_json_member (out, "host", host, FALSE);
+  castellan_json_member (out, "error", error->message, TRUE);
+  g_string_append_printf (out, ",\"error_code\":%d,\"exit_code\":%d}\n", error->code, CLI_EXIT_FAILURE);
+  return g_string_free (out, FALSE);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "castellan-connect-options.h"
+#include "castellan-verdict.h"
+#include "castellan-wsman-reply.h"
+
+G_BEGIN_DECLS
+
+#define CASTELLAN_TYPE_CONNECTION (castellan_connection_get_type ())
+
+G_DECLARE_FINAL_TYPE (CastellanConnection, castellan_connection, CASTELLAN, CONNECTION, GObject)
+
+CastellanConnection    *castellan_connection_new            (const CastellanConnectOptions *options);
+const CastellanConnectOptions *castellan_connection_get_options (CastellanConnection   *self);
+void                    castellan_connection_open_async     (CastellanConnection   *self,
+                                                             GCancellable          *cancellable,
+                                                             GAsyncReadyCallback    callback,
+                                                             gpointer               user_data);
+gboolean                castellan_connection_open_finish    (CastellanConnection   *self,
+                                                             GAsyncResult          *result,
+                                                             GError               **error);
+void                    castellan_connection_request_async  (CastellanConnection   *self,
+                                                             GBytes                *envelope,
+                                                             guint                  timeout_seconds,
+                                                             CastellanStreamFunc    on_stream,
+                                                             gpointer               stream_data,
+                                                             GCancellable          *cancellable,
+                                                             GAsyncReadyCallback    callback,
+                                                             gpointer               user_data);
+CastellanWsmanReply    *castellan_connection_request_finish (CastellanConnection   *self,
+                                                             GAsyncResult          *result,
+                                                             GError               **error);
+const CastellanVerdict *castellan_connection_get_verdict    (CastellanConnection   *self);
+guint                   castellan_connection_get_max_envelope (CastellanConnection *self);
+void                    castellan_connection_set_max_envelope (CastellanConnection *self,
+                                                               guint                bytes);
+const char             *castellan_connection_get_url        (CastellanConnection   *self);
+guint                   castellan_connection_get_auth_count (CastellanConnection   *self);
+
+G_END_DECLS

@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "castellan-error.h"
+#include "castellan-shell.h"
+
+/* Seconds a Receive may take beyond its OperationTimeout before the
+ * host counts as hung. */
+#define RECEIVE_GRACE 30
+
+typedef enum
+{
+  LANE_NONE,
+  LANE_OPENING,
+  LANE_READY,
+} LaneState;
+
+/* A WinRS cmd shell. Receive long-polls its connection for up to the
+ * OperationTimeout, so stdin and signals sent meanwhile travel on a second,
+ * separately authenticated connection: the control lane. */
+struct _CastellanShell
+{
+  GObject parent_instance;
+
+  CastellanConnection *connection;
+  CastellanConnection *control;
+  LaneState control_state;
+  GQueue control_waiting;         /* GTask waiting for the control lane */
+
+  guint codepage;
+  gboolean no_profile;
+  char *working_directory;
+  GStrv environment;
+
+  char *session_id;
+  char *shell_id;
+  guint receiving;
+};
+
+G_DEFINE_FINAL_TYPE (CastellanShell, castellan_shell, G_TYPE_OBJECT)
+
+static void
+castellan_shell_finalize (GObject *object)
+{
+  CastellanShell *self = CASTELLAN_SHELL (object);
+
+  g_clear_object (&self->connection);
+  g_clear_object (&self->control);
+  g_free (self->working_directory);
+  g_strfreev (self->environment);
+  g_free (self->session_id);
+  g_free (self->shell_id);
+  G_OBJECT_CLASS (castellan_shell_parent_class)->finalize (object);
+}
+
+static void
+castellan_shell_class_init (CastellanShellClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = castellan_shell_finalize;
+}
+
+static void
+castellan_shell_init (CastellanShell *self)
+{
+  g_autofree char *uuid = castellan_soap_new_uuid ();
+
+  g_queue_init (&self->control_waiting);
+  self->session_id = g_strconcat ("uuid:", uuid, NULL);
+  self->codepage = 65001;
+}
+
+CastellanShell *
+castellan_shell_new (CastellanConnection         *connection,
+                     const CastellanShellOptions *options)
+{
+  CastellanShell *self;
+
+  g_return_val_if_fail (CASTELLAN_IS_CONNECTION (connection), NULL);
+
+  self = g_object_new (CASTELLAN_TYPE_SHELL, NULL);
+  self->connection = g_object_ref (connection);
+  if (options != NULL)
+    {
+      if (options->codepage)
+        self->codepage = options->codepage;
+      self->no_profile = options->no_profile;
+      self->working_directory = g_strdup (options->working_directory);
+      self->environment = g_strdupv ((GStrv) options->environment);
+    }
+  return self;
+}
+
+CastellanConnection *
+castellan_shell_get_connection (CastellanShell *self)
+{
+  return self->connection;
+}
+
+const char *
+castellan_shell_get_id (CastellanShell *self)
+{
+  return self->shell_id;
+}
+
+static void
+fill_context (CastellanShell       *self,
+              CastellanConnection  *lane,
+              CastellanSoapContext *ctx)
+{
+  const CastellanConnectOptions *o = castellan_connection_get_options (lane);
+
+  ctx->to = castellan_connection_get_url (lane);
+  ctx->max_envelope = castellan_connection_get_max_envelope (self->connection);
+  ctx->operation_timeout = o->operation_timeout;
+  ctx->session_id = self->session_id;
+  ctx->locale = "en-US";
+}
+
+static guint
+request_timeout (CastellanConnection *lane)
+{
+  return castellan_connection_get_options (lane)->request_timeout;
+}
+
+static gboolean
+check_shell (CastellanShell  *self,
+             GError         **error)
+{
+  if (self->shell_id != NULL)
+    return TRUE;
+  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_UNKNOWN_SHELL,
+               _("The session is not open (or already closed)."));
+  return FALSE;
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+static void
+created (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CastellanShell *self = g_task_get_source_object (task);
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  GError *error = NULL;
+
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (reply->shell_id == NULL)
+    {
+      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
+                               _("The host created a session but did not say its identifier."));
+      return;
+    }
+  self->shell_id = g_steal_pointer (&reply->shell_id);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+send_create (GTask *task)
+{
+  CastellanShell *self = g_task_get_source_object (task);
+  CastellanSoapContext ctx;
+  CastellanShellOptions options = {
+    self->codepage, self->no_profile, self->working_directory,
+    (const char *const *) self->environment,
+  };
+  g_autoptr(GBytes) envelope = NULL;
+
+  fill_context (self, self->connection, &ctx);
+  envelope = castellan_soap_create_shell (&ctx, &options);
+  castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+                                      NULL, NULL, g_task_get_cancellable (task), created, task);
+}
+
+static void
+config_read (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CastellanShell *self = g_task_get_source_object (task);
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  if (reply != NULL && reply->max_envelope_kb > 0)
+    castellan_connection_set_max_envelope (self->connection, reply->max_envelope_kb * 1024);
+  else if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED) ||
+           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST) ||
+           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_TIMED_OUT) ||
+           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_SEALING_FAILED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* Otherwise (a host that does not let this user read its configuration)
+   * the default envelope size stays. */
+  send_create (g_steal_pointer (&task));
+}
+
+/**
+ * castellan_shell_create_async:
+ * @read_max_envelope: read the host's MaxEnvelopeSizekb first, to use
+ *   larger envelopes where the host allows them
+ */
+void
+castellan_shell_create_async (CastellanShell      *self,
+                              gboolean             read_max_envelope,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, castellan_shell_create_async);
+  if (read_max_envelope)
+    {
+      CastellanSoapContext ctx;
+      g_autoptr(GBytes) envelope = NULL;
+
+      fill_context (self, self->connection, &ctx);
+      envelope = castellan_soap_get_config (&ctx);
+      castellan_connection_request_async (self->connection, envelope,
+                                          request_timeout (self->connection), NULL, NULL,
+                                          cancellable, config_read, task);
+      return;
+    }
+  send_create (task);
+}
+
+gboolean
+castellan_shell_create_finish (CastellanShell  *self,
+                               GAsyncResult    *result,
+                               GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- run: Command, then Receive until Done ---------------------------- */
+
+typedef struct
+{
+  char *command_id;
+  CastellanCommandStarted on_started;
+  CastellanStreamFunc on_stream;
+  gpointer stream_data;
+} RunData;
+
+static void
+run_data_free (RunData *data)
+{
+  g_free (data->command_id);
+  g_free (data);
+}
+
+static void send_receive (GTask *task);
+
+static void
+received (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CastellanShell *self = g_task_get_source_object (task);
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  GError *error = NULL;
+
+  self->receiving--;
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_OPERATION_TIMEOUT))
+        {
+          /* No output yet: ask again. */
+          g_clear_error (&error);
+          send_receive (g_steal_pointer (&task));
+          return;
+        }
+      g_task_return_error (task, error);
+      return;
+    }
+  if (reply->done)
+    {
+      g_task_return_int (task, reply->exit_code);
+      return;
+    }
+  send_receive (g_steal_pointer (&task));
+}
+
+static void
+send_receive (GTask *task)
+{
+  CastellanShell *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  CastellanSoapContext ctx;
+  g_autoptr(GBytes) envelope = NULL;
+
+  fill_context (self, self->connection, &ctx);
+  envelope = castellan_soap_receive (&ctx, self->shell_id, data->command_id);
+  self->receiving++;
+  castellan_connection_request_async (self->connection, envelope,
+                                      ctx.operation_timeout + RECEIVE_GRACE,
+                                      data->on_stream, data->stream_data,
+                                      g_task_get_cancellable (task), received, task);
+}
+
+static void
+command_started (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  GError *error = NULL;
+
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (reply->command_id == NULL)
+    {
+      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
+                               _("The host started the command but did not say its identifier."));
+      return;
+    }
+  data->command_id = g_steal_pointer (&reply->command_id);
+  if (data->on_started != NULL)
+    data->on_started (data->command_id, data->stream_data);
+  send_receive (g_steal_pointer (&task));
+}
+
+/**
+ * castellan_shell_run_async:
+ * @on_started: (nullable): told the command's identifier, for stdin and
+ *   signals
+ * @on_stream: (nullable): receives stdout and stderr bytes as they come
+ *
+ * Runs one command in the shell and completes with its exit code.
+ */
+void
+castellan_shell_run_async (CastellanShell          *self,
+                           const char              *command,
+                           const char *const       *arguments,
+                           CastellanCommandStarted  on_started,
+                           CastellanStreamFunc      on_stream,
+                           gpointer                 stream_data,
+                           GCancellable            *cancellable,
+                           GAsyncReadyCallback      callback,
+                           gpointer                 user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  RunData *data = g_new0 (RunData, 1);
+  CastellanSoapContext ctx;
+  g_autoptr(GBytes) envelope = NULL;
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, castellan_shell_run_async);
+  data->on_started = on_started;
+  data->on_stream = on_stream;
+  data->stream_data = stream_data;
+  g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
+
+  if (!check_shell (self, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  fill_context (self, self->connection, &ctx);
+  envelope = castellan_soap_command (&ctx, self->shell_id, command, arguments, FALSE);
+  castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+                                      NULL, NULL, cancellable, command_started, task);
+}
+
+gboolean
+castellan_shell_run_finish (CastellanShell  *self,
+                            GAsyncResult    *result,
+                            int             *exit_code,
+                            GError         **error)
+{
+  GError *local_error = NULL;
+  gssize code;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  code = g_task_propagate_int (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (exit_code != NULL)
+    *exit_code = (int) code;
+  return TRUE;
+}
+
+/* ---- the control lane: Send and Signal ---------------------------------- */
+
+typedef void (*LaneReady) (GTask *task, CastellanConnection *lane);
+
+static void
+release_waiting (CastellanShell *self,
+                 GError         *error)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (&self->control_waiting)) != NULL)
+    {
+      LaneReady ready = g_object_get_data (G_OBJECT (task), "lane-ready");
+
+      if (error != NULL)
+        {
+          g_task_return_error (task, g_error_copy (error));
+          g_object_unref (task);
+        }
+      else
+        {
+          ready (task, self->control);
+        }
+    }
+}
+
+static void
+control_opened (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(CastellanShell) self = user_data;
+  CastellanConnection *lane = CASTELLAN_CONNECTION (source);
+  g_autoptr(GError) error = NULL;
+
+  if (castellan_connection_open_finish (lane, result, &error) && self->shell_id == NULL)
+    g_set_error (&error, CASTELLAN_ERROR, CASTELLAN_ERROR_UNKNOWN_SHELL,
+                 _("The session was closed."));
+  else if (error == NULL &&
+      castellan_verdict_is_weaker_than (castellan_connection_get_verdict (lane),
+                                        castellan_connection_get_verdict (self->connection)))
+    g_set_error (&error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED,
+                 _("The second connection to the host is less protected than the first; it was not used."));
+  if (error != NULL)
+    {
+      g_clear_object (&self->control);
+      self->control_state = LANE_NONE;
+      release_waiting (self, error);
+      return;
+    }
+  self->control_state = LANE_READY;
+  release_waiting (self, NULL);
+}
+
+/* Runs ready() with the main connection when it is idle, else with the
+ * control lane, opening it first if need be. */
+static void
+with_lane (CastellanShell *self,
+           GTask          *task,
+           LaneReady       ready)
+{
+  if (self->receiving == 0 && self->control_state != LANE_READY)
+    {
+      ready (task, self->connection);
+      return;
+    }
+  if (self->control_state == LANE_READY)
+    {
+      ready (task, self->control);
+      return;
+    }
+  g_object_set_data (G_OBJECT (task), "lane-ready", ready);
+  g_queue_push_tail (&self->control_waiting, task);
+  if (self->control_state == LANE_NONE)
+    {
+      self->control_state = LANE_OPENING;
+      self->control = castellan_connection_new (castellan_connection_get_options (self->connection));
+      castellan_connection_set_max_envelope (self->control,
+                                             castellan_connection_get_max_envelope (self->connection));
+      castellan_connection_open_async (self->control, NULL, control_opened, g_object_ref (self));
+    }
+}
+
+static void
+lane_request_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  GError *error = NULL;
+
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+lane_send (GTask               *task,
+           CastellanConnection *lane)
+{
+  GBytes *envelope = g_object_get_data (G_OBJECT (task), "envelope");
+
+  castellan_connection_request_async (lane, envelope, request_timeout (lane), NULL, NULL,
+                                      g_task_get_cancellable (task), lane_request_done, task);
+}
+
+static void
+lane_request (CastellanShell *self,
+              GTask          *task,
+              GBytes         *envelope)
+{
+  g_object_set_data_full (G_OBJECT (task), "envelope", envelope, (GDestroyNotify) g_bytes_unref);
+  with_lane (self, task, lane_send);
+}
+
+gsize
+castellan_shell_send_capacity (CastellanShell *self)
+{
+  CastellanSoapContext ctx;
+
+  fill_context (self, self->connection, &ctx);
+  return castellan_soap_send_capacity (&ctx);
+}
+
+/**
+ * castellan_shell_send_async:
+ * @data: at most castellan_shell_send_capacity() bytes for stdin
+ * @end: whether stdin ends after them
+ */
+void
+castellan_shell_send_async (CastellanShell      *self,
+                            const char          *command_id,
+                            GBytes              *data,
+                            gboolean             end,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  CastellanSoapContext ctx;
+  GError *error = NULL;
+  gsize len = 0;
+  const guint8 *bytes = data ? g_bytes_get_data (data, &len) : NULL;
+
+  g_task_set_source_tag (task, castellan_shell_send_async);
+  if (!check_shell (self, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  fill_context (self, self->connection, &ctx);
+  lane_request (self, task, castellan_soap_send (&ctx, self->shell_id, command_id,
+                                                 bytes, len, end));
+}
+
+gboolean
+castellan_shell_send_finish (CastellanShell  *self,
+                             GAsyncResult    *result,
+                             GError         **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * castellan_shell_signal_async:
+ * @code: "ctrl_c", "ctrl_break" or "terminate"
+ */
+void
+castellan_shell_signal_async (CastellanShell      *self,
+                              const char          *command_id,
+                              const char          *code,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  CastellanSoapContext ctx;
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, castellan_shell_signal_async);
+  if (!check_shell (self, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  fill_context (self, self->connection, &ctx);
+  lane_request (self, task, castellan_soap_signal (&ctx, self->shell_id, command_id, code));
+}
+
+gboolean
+castellan_shell_signal_finish (CastellanShell  *self,
+                               GAsyncResult    *result,
+                               GError         **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- close -------------------------------------------------------------- */
+
+static void
+closed (GObject      *source,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CastellanShell *self = g_task_get_source_object (task);
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  GError *error = NULL;
+
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  g_clear_pointer (&self->shell_id, g_free);
+  /* A lane still opening finds the shell gone and lets its waiters know. */
+  if (self->control_state == LANE_READY)
+    {
+      g_clear_object (&self->control);
+      self->control_state = LANE_NONE;
+    }
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+castellan_shell_close_async (CastellanShell      *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  CastellanSoapContext ctx;
+  g_autoptr(GBytes) envelope = NULL;
+
+  g_task_set_source_tag (task, castellan_shell_close_async);
+  if (self->shell_id == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  fill_context (self, self->connection, &ctx);
+  envelope = castellan_soap_delete_shell (&ctx, self->shell_id);
+  castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+                                      NULL, NULL, cancellable, closed, task);
+}
+
+gboolean
+castellan_shell_close_finish (CastellanShell  *self,
+                              GAsyncResult    *result,
+                              GError         **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
