@@ -285,7 +285,11 @@ main (int   argc,
       int status = 0;
 
       for (guint i = 0; i < targets->len; i++)
-        status = MAX (status, cli_run_probe (g_ptr_array_index (targets, i)));
+        {
+          int one = cli_run_probe (g_ptr_array_index (targets, i));
+
+          status = MAX (status, one);
+        }
       return status;
     }
 

@@ -4,6 +4,7 @@
 #include <gio/gunixinputstream.h>
 #include <glib-unix.h>
 #include <glib/gi18n.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -98,14 +99,19 @@ read_stdin (Single *s)
                              s->input_cancellable, stdin_read, s);
 }
 
+/* Whether reading stdin now would not wait: a file, /dev/null, or a pipe
+ * that already holds data or its end. */
 static gboolean
 stdin_is_immediate (void)
 {
   struct stat st;
+  struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
 
   if (fstat (STDIN_FILENO, &st) != 0)
     return TRUE;
-  return S_ISREG (st.st_mode) || (S_ISCHR (st.st_mode) && !isatty (STDIN_FILENO));
+  if (S_ISREG (st.st_mode) || (S_ISCHR (st.st_mode) && !isatty (STDIN_FILENO)))
+    return TRUE;
+  return poll (&pfd, 1, 0) > 0;
 }
 
 static void

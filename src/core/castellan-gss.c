@@ -24,6 +24,7 @@ struct _CastellanGss
   char *host;
   char *service;
   char *user;
+  char *password;           /* kept only to explain a failure; wiped on free */
   gss_cred_id_t cred;
   gss_name_t target;
   gss_ctx_id_t ctx;
@@ -228,6 +229,7 @@ castellan_gss_new (const CastellanGssOptions  *options,
   self->host = g_strdup (options->host);
   self->service = g_strdup (options->service ? options->service : "HTTP");
   self->user = g_strdup (options->user);
+  self->password = g_strdup (options->password);
   self->cred = GSS_C_NO_CREDENTIAL;
   self->ctx = GSS_C_NO_CONTEXT;
   self->target = GSS_C_NO_NAME;
@@ -295,7 +297,59 @@ castellan_gss_free (CastellanGss *self)
   g_free (self->host);
   g_free (self->service);
   g_free (self->user);
+  if (self->password != NULL)
+    explicit_bzero (self->password, strlen (self->password));
+  g_free (self->password);
   g_free (self);
+}
+
+/* SPNEGO reports a Kerberos failure as "no mechanism to negotiate". To
+ * tell the user what really went wrong (wrong password, no ticket, clock
+ * skew, unknown SPN), try Kerberos alone and keep its error. */
+static gboolean
+diagnose_kerberos (CastellanGss  *self,
+                   OM_uint32     *major_out,
+                   OM_uint32     *minor_out)
+{
+  gss_OID_set_desc mechs = { 1, &krb5_oid };
+  gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+  gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+  gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
+  gss_name_t name = GSS_C_NO_NAME;
+  OM_uint32 major = GSS_S_COMPLETE, minor = 0, ignored;
+  gss_OID saved_mech = self->mech;
+
+  if (self->user != NULL)
+    {
+      gss_buffer_desc buf = { strlen (self->user), self->user };
+
+      major = gss_import_name (&minor, &buf, GSS_C_NT_USER_NAME, &name);
+    }
+  if (!GSS_ERROR (major) && self->password != NULL)
+    {
+      gss_buffer_desc pw = { strlen (self->password), self->password };
+
+      major = gss_acquire_cred_with_password (&minor, name, &pw, GSS_C_INDEFINITE, &mechs,
+                                              GSS_C_INITIATE, &cred, NULL, NULL);
+    }
+  if (!GSS_ERROR (major))
+    major = gss_init_sec_context (&minor, cred, &ctx, self->target, &krb5_oid, self->req_flags,
+                                  GSS_C_INDEFINITE, GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER,
+                                  NULL, &out, NULL, NULL);
+  gss_release_buffer (&ignored, &out);
+  if (ctx != GSS_C_NO_CONTEXT)
+    gss_delete_sec_context (&ignored, &ctx, GSS_C_NO_BUFFER);
+  if (cred != GSS_C_NO_CREDENTIAL)
+    gss_release_cred (&ignored, &cred);
+  if (name != GSS_C_NO_NAME)
+    gss_release_name (&ignored, &name);
+
+  self->mech = saved_mech;
+  if (!GSS_ERROR (major))
+    return FALSE;
+  *major_out = major;
+  *minor_out = minor;
+  return TRUE;
 }
 
 /**
@@ -331,6 +385,16 @@ castellan_gss_step (CastellanGss  *self,
   if (GSS_ERROR (major))
     {
       g_clear_pointer (out_token, g_bytes_unref);
+      if (in_token == NULL && self->mech == &spnego_oid &&
+          diagnose_kerberos (self, &major, &minor))
+        {
+          gss_OID spnego = self->mech;
+
+          self->mech = &krb5_oid;
+          set_gss_error (self, error, major, minor, _("authenticating"));
+          self->mech = spnego;
+          return FALSE;
+        }
       set_gss_error (self, error, major, minor, _("authenticating"));
       return FALSE;
     }

@@ -48,7 +48,8 @@ class LabLifecycle(unittest.TestCase):
             self.assertEqual(oct(os.stat(lab.env["LAB_PASSWORD_FILE"]).st_mode & 0o777), "0o600")
             with open(lab.env["NTLM_USER_FILE"]) as f:
                 self.assertEqual([line.split(":")[:2] for line in f],
-                                 [["TEST", "admin"], ["TEST", "operator"]])
+                                 [["TEST", "admin"], ["TEST", "operator"],
+                                  ["TEST.LOCAL", "admin"], ["TEST.LOCAL", "operator"]])
             # The admin's ticket is in the lab's ccache.
             klist = subprocess.run(["klist"], env=dict(os.environ, **lab.env),
                                    capture_output=True, text=True)

@@ -93,6 +93,17 @@ class FaultSwitches(LabTestCase):
         c.close_shell(c.open_shell())
         self.assertEqual(self.lab.status()["faults"], ["malformed@Create*1"])
 
+    def test_close_after_response(self):
+        c = self.kerberos()
+        self.lab.control(faults=["close@Create*1"])
+        shell = c.open_shell()
+        self.assertIsNotNone(shell)
+        # The context died with the connection: the next request is refused.
+        c.conn.close()
+        status, _, _ = c.post(g.envelope("localhost", self.lab.http_port,
+                                         f"{g.SHELL}/Receive", ""), sealed=False)
+        self.assertEqual(status, 401)
+
     def test_unknown_switch_refused(self):
         with self.assertRaises(urllib.error.HTTPError) as cm:
             self.lab.control(faults=["explode"])

@@ -241,8 +241,10 @@ def up(d, peer_args):
     passwords = {u: secrets.token_urlsafe(12) for u in (ADMIN, NONADMIN)}
     write(f"{d}/admin.password", passwords[ADMIN] + "\n", 0o600)
     write(f"{d}/operator.password", passwords[NONADMIN] + "\n", 0o600)
+    # Like a Windows domain, accept the NetBIOS and the DNS domain name.
     write(f"{d}/ntlm-users",
-          "".join(f"{NTLM_DOMAIN}:{u}:{passwords[u]}\n" for u in (ADMIN, NONADMIN)), 0o600)
+          "".join(f"{dom}:{u}:{passwords[u]}\n" for dom in (NTLM_DOMAIN, REALM)
+                  for u in (ADMIN, NONADMIN)), 0o600)
     shutil.copyfile(OPENSSL_CNF, f"{d}/openssl.cnf")
     env = base_env(d)
     pids = {}

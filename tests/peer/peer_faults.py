@@ -10,6 +10,8 @@ A switch is written NAME[@ACTION][=VALUE][*COUNT]:
   bad-mutual-auth   send a corrupted final (mutual-auth) token
   no-mutual-auth    leave the final token out of the 200
   oversize          answer with an envelope larger than MaxEnvelopeSize
+  close             answer normally, then close the connection (the
+                    client must authenticate again on a new one)
 ACTION limits the switch to one WS-Man action (Create, Command, Receive,
 Send, Signal, Delete, Get); COUNT makes it fire that many times only.
 """
@@ -26,6 +28,7 @@ NAMES = {
     "bad-mutual-auth",
     "no-mutual-auth",
     "oversize",
+    "close",
 }
 
 SPEC = re.compile(r"^([a-z-]+)(?:@([A-Za-z]+))?(?:=([0-9.]+))?(?:\*([0-9]+))?$")

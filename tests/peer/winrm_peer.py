@@ -344,6 +344,9 @@ class Handler(BaseHTTPRequestHandler):
             pad = max(0, max_envelope + 4096 - len(response))
             response = response.replace(b"</s:Body>", b" " * pad + b"</s:Body>", 1)
         drop = bool(faults.take("drop", action))
+        if faults.take("close", action):
+            extra = list(extra) + [("Connection", "close")]
+            self.close_connection = True
         if sealed and not faults.take("plaintext", action):
             protocol = PROTOCOLS[self.gss.scheme]
             sig, data = self.gss.seal(response)
@@ -559,6 +562,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.faults.replace(req["faults"])
             if "allow_unencrypted" in req:
                 self.state.allow_unencrypted = bool(req["allow_unencrypted"])
+            if req.get("close_shells"):
+                self.state.shells.close_all()
         except (ValueError, TypeError) as exc:
             return self.reply(400, str(exc).encode(), "text/plain")
         self.lab_status()

@@ -1,0 +1,343 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""castellan-run end to end against the lab peer: every way in, every
+refusal, the bytes, and each of the peer's fault switches."""
+
+import hashlib
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gss_client as g  # noqa: E402
+from labfixture import LabTestCase  # noqa: E402
+from test_peer_pywinrm import lab_stream_bytes  # noqa: E402
+
+RUN = os.path.join(os.environ.get("CASTELLAN_BUILD_DIR", "build"), "src", "cli", "castellan-run")
+
+
+class CastellanRun(LabTestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="castellan-run-")
+        self.report = os.path.join(self.tmp, "r.json")
+
+    def run_cli(self, *args, stdin=b"", timeout=120):
+        return subprocess.run([RUN, *args], input=stdin, capture_output=True, timeout=timeout,
+                              env=dict(os.environ, XDG_CONFIG_HOME=self.tmp))
+
+    def krb(self, *command, extra=(), **kw):
+        return self.run_cli("--report", self.report, "--port", str(self.lab.http_port),
+                            *extra, "localhost", "--", *command, **kw)
+
+    def ntlm(self, *command, extra=(), host="127.0.0.1", **kw):
+        return self.run_cli("--report", self.report, "--port", str(self.lab.http_port),
+                            "--user", self.lab.env["LAB_NTLM_USER"],
+                            "--password-file", self.lab.env["LAB_PASSWORD_FILE"],
+                            *extra, host, "--", *command, **kw)
+
+    def report_json(self):
+        with open(self.report) as f:
+            return json.load(f)
+
+    def assertFailed(self, res, *words):
+        self.assertEqual(res.returncode, 255, res.stderr)
+        err = res.stderr.decode()
+        self.assertTrue(err.startswith("castellan-run: "), err)
+        self.assertEqual(err.count("\n"), 1, err)
+        for w in words:
+            self.assertIn(w, err)
+
+    # ---- the acceptance cases ---------------------------------------------
+
+    def test_kerberos_by_name(self):
+        res = self.krb("echo", "hi")
+        self.assertEqual((res.returncode, res.stdout, res.stderr), (0, b"hi\n", b""))
+        r = self.report_json()
+        self.assertEqual((r["server_identity"], r["auth"], r["encryption"], r["exit_code"]),
+                         ("kerberos", "kerberos", "kerberos-aes256-cts-hmac-sha1-96", 0))
+        self.assertIsNone(r["trusted_hosts_entry"])
+
+    def test_ntlm_to_address_needs_trusted_hosts(self):
+        res = self.ntlm("echo", "hi")
+        self.assertFailed(res, "Refused before any credential was sent", "TrustedHosts")
+        self.assertNotIn("(ntlm)", self.lab.peer_log().split("\n")[-2])
+        res = self.ntlm("echo", "hi", extra=("--trusted-hosts", "10.0.0.1, 127.0.0.*"))
+        self.assertEqual((res.returncode, res.stdout), (0, b"hi\n"), res.stderr)
+        r = self.report_json()
+        self.assertEqual((r["server_identity"], r["auth"], r["encryption"], r["trusted_hosts_entry"]),
+                         ("none", "ntlm", "ntlm-rc4-128", "127.0.0.*"))
+        self.assertEqual(r["level"], "unverified")
+
+    def test_saved_trusted_hosts(self):
+        os.makedirs(os.path.join(self.tmp, "castellan"))
+        with open(os.path.join(self.tmp, "castellan", "trusted-hosts"), "w") as f:
+            f.write("127.0.0.1\n")
+        res = self.ntlm("echo", "saved")
+        self.assertEqual((res.returncode, res.stdout), (0, b"saved\n"), res.stderr)
+        self.assertEqual(self.report_json()["trusted_hosts_entry"], "127.0.0.1")
+
+    def test_raw_ntlm_and_kerberos_schemes(self):
+        res = self.ntlm("echo $LAB_AUTH_MECH", extra=("--auth", "ntlm", "--trusted-hosts", "127.0.0.1"))
+        self.assertEqual(res.stdout, b"ntlm\n", res.stderr)
+        res = self.krb("echo $LAB_AUTH_MECH", extra=("--auth", "kerberos"))
+        self.assertEqual(res.stdout, b"kerberos\n", res.stderr)
+        self.assertEqual(self.report_json()["encryption"], "kerberos-aes256-cts-hmac-sha1-96")
+        res = self.ntlm("echo", extra=("--auth", "kerberos"))
+        self.assertFailed(res, "Kerberos cannot be used with an address")
+
+    def test_kerberos_with_password_and_spn_service(self):
+        res = self.run_cli("--port", str(self.lab.http_port), "--user", self.lab.env["LAB_USER"],
+                           "--password-file", self.lab.env["LAB_PASSWORD_FILE"],
+                           "--spn-service", "WSMAN", "localhost", "--", "echo $USERNAME")
+        self.assertEqual((res.returncode, res.stdout), (0, b"admin\n"), res.stderr)
+
+    def test_basic_over_http_refused(self):
+        res = self.run_cli("--auth", "basic", "--user", "admin", "--password-file",
+                           self.lab.env["LAB_PASSWORD_FILE"], "--port", str(self.lab.http_port),
+                           "localhost", "--", "echo", "hi")
+        self.assertFailed(res, "Basic authentication over HTTP")
+        # Even when allowed here, this host (like Windows) does not offer it.
+        res = self.run_cli("--auth", "basic", "--allow-unencrypted", "--user", "admin",
+                           "--password-file", self.lab.env["LAB_PASSWORD_FILE"], "--port",
+                           str(self.lab.http_port), "localhost", "--", "echo", "hi")
+        self.assertFailed(res, "does not accept Basic")
+
+    def test_https_with_ca(self):
+        for auth, host, expected in (("negotiate", "localhost", "kerberos"),
+                                     ("negotiate", "127.0.0.1", "ntlm"),
+                                     ("basic", "localhost", "basic")):
+            with self.subTest(auth=auth, host=host):
+                args = ["--report", self.report, "--ca-file", self.lab.env["LAB_CA_FILE"],
+                        "--auth", auth]
+                if host != "localhost" or auth == "basic":
+                    args += ["--user", "admin" if auth == "basic" else self.lab.env["LAB_NTLM_USER"],
+                             "--password-file", self.lab.env["LAB_PASSWORD_FILE"]]
+                res = self.run_cli(*args, f"https://{host}:{self.lab.https_port}", "--", "echo", "tls")
+                self.assertEqual((res.returncode, res.stdout), (0, b"tls\n"), res.stderr)
+                r = self.report_json()
+                self.assertEqual((r["server_identity"], r["auth"]), ("tls", expected))
+                self.assertRegex(r["encryption"], r"^tls-1\.[23]$")
+                self.assertTrue(r["tls_cipher_suite"])
+
+    def test_https_pinned(self):
+        with open(self.lab.env["LAB_SELFSIGNED_CERT"]) as f:
+            der = ssl.PEM_cert_to_DER_cert(f.read())
+        pin = hashlib.sha256(der).hexdigest()
+        colons = ":".join(pin[i:i + 2] for i in range(0, len(pin), 2)).upper()
+        port = self.lab.env["LAB_HTTPS_SELFSIGNED_PORT"]
+        res = self.run_cli("--report", self.report, "--pin-sha256", colons, "--https", "--port", port,
+                           "localhost", "--", "echo", "pinned")
+        self.assertEqual((res.returncode, res.stdout), (0, b"pinned\n"), res.stderr)
+        self.assertEqual(self.report_json()["server_identity"], "tls-pinned")
+        # The CA-signed certificate is not the pinned one.
+        res = self.run_cli("--pin-sha256", pin, "--ca-file", self.lab.env["LAB_CA_FILE"], "--https",
+                           "--port", str(self.lab.https_port), "localhost", "--", "echo")
+        self.assertFailed(res, "not the one you pinned")
+
+    def test_bad_certificates(self):
+        for key, words in (("LAB_HTTPS_SELFSIGNED_PORT", "not signed by an authority"),
+                           ("LAB_HTTPS_EXPIRED_PORT", "expired"),
+                           ("LAB_HTTPS_WRONGNAME_PORT", "issued for another name")):
+            with self.subTest(key):
+                res = self.run_cli("--ca-file", self.lab.env["LAB_CA_FILE"], "--https", "--port",
+                                   self.lab.env[key], "localhost", "--", "echo")
+                self.assertFailed(res, words)
+
+    # ---- bytes, streams, stdin, exit codes ------------------------------------
+
+    def test_fifty_megabytes_byte_exact(self):
+        size = 50 * 1000 * 1000
+        res = self.krb(f"lab-stream {size}")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(len(res.stdout), size)
+        self.assertTrue(res.stdout == lab_stream_bytes(size))
+
+    def test_process_output_ntlm_multi_megabyte(self):
+        res = self.ntlm("head -c 3000000 /dev/zero | tr '\\0' 'x'; echo; echo done >&2",
+                        extra=("--trusted-hosts", "127.0.0.1"))
+        self.assertEqual((res.returncode, len(res.stdout), res.stderr), (0, 3000001, b"done\n"))
+
+    def test_utf8_and_stderr(self):
+        text = "Grüße, 東京, Ελλάδα 🏰"
+        res = self.krb(f"printf '%s' '{text}'; printf 'warn\\n' >&2")
+        self.assertEqual(res.stdout.decode(), text)
+        self.assertEqual(res.stderr, b"warn\n")
+
+    def test_exit_codes(self):
+        for code in (0, 1, 7, 200):
+            with self.subTest(code):
+                res = self.krb(f"exit {code}")
+                self.assertEqual(res.returncode, code)
+                self.assertEqual(self.report_json()["exit_code"], code)
+
+    def test_stdin_pipe_and_file(self):
+        data = os.urandom(400000)
+        res = self.krb("sha256sum", stdin=data)
+        self.assertEqual(res.stdout.split()[0].decode(), hashlib.sha256(data).hexdigest(), res.stderr)
+        path = os.path.join(self.tmp, "input")
+        with open(path, "wb") as f:
+            f.write(b"line one\nline two\n")
+        with open(path, "rb") as f:
+            res = subprocess.run([RUN, "--port", str(self.lab.http_port), "localhost", "--", "wc -l"],
+                                 stdin=f, capture_output=True, timeout=60)
+        self.assertEqual(res.stdout.strip(), b"2")
+
+    def test_stdin_streams_while_running(self):
+        proc = subprocess.Popen([RUN, "--port", str(self.lab.http_port), "localhost", "--",
+                                 "while read l; do echo got $l; done"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdin.write(b"one\n")
+        proc.stdin.flush()
+        self.assertEqual(proc.stdout.readline(), b"got one\n")
+        proc.stdin.write(b"two\n")
+        proc.stdin.close()
+        out = proc.stdout.read()
+        err = proc.stderr.read()
+        proc.wait(timeout=60)
+        self.assertEqual((out, proc.returncode), (b"got two\n", 0), err)
+
+    def test_ctrl_c_reaches_the_remote_command(self):
+        proc = subprocess.Popen([RUN, "--port", str(self.lab.http_port), "localhost", "--",
+                                 "trap 'echo interrupted; exit 130' INT; echo ready; "
+                                 "while :; do sleep 0.05; done"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        self.assertEqual(proc.stdout.readline(), b"ready\n")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual((out, proc.returncode), (b"interrupted\n", 130), err)
+        status = self.lab.wait_status(lambda s: s["shells"] == 0)
+        self.assertEqual((status["shells"], status["running_processes"]), (0, 0))
+
+    def test_operation_timeout_loop(self):
+        res = self.krb("sleep 2.5; echo late", extra=("--operation-timeout", "1"))
+        self.assertEqual((res.returncode, res.stdout), (0, b"late\n"), res.stderr)
+
+    def test_many_commands_leave_no_shell(self):
+        before = self.lab.status()["shells"]
+        for i in range(8):
+            self.assertEqual(self.krb(f"echo {i}").stdout, b"%d\n" % i)
+        self.assertEqual(self.lab.status()["shells"], before)
+
+    # ---- refusals from the host --------------------------------------------------
+
+    def test_wrong_password(self):
+        bad = os.path.join(self.tmp, "bad")
+        with open(bad, "w") as f:
+            f.write("not-the-password\n")
+        res = self.run_cli("--trusted-hosts", "127.0.0.1", "--user", self.lab.env["LAB_NTLM_USER"],
+                           "--password-file", bad, "--port", str(self.lab.http_port), "127.0.0.1",
+                           "--", "echo")
+        self.assertFailed(res, "rejected the credentials")
+        res = self.run_cli("--user", self.lab.env["LAB_USER"], "--password-file", bad,
+                           "--port", str(self.lab.http_port), "localhost", "--", "echo")
+        self.assertFailed(res, "password", "rejected")
+
+    def test_nonadmin_access_denied(self):
+        res = self.run_cli("--user", self.lab.env["LAB_NONADMIN_USER"], "--password-file",
+                           self.lab.env["LAB_NONADMIN_PASSWORD_FILE"], "--port",
+                           str(self.lab.http_port), "localhost", "--", "echo")
+        self.assertFailed(res, "Access is denied", "Administrators")
+
+    def test_shell_quota(self):
+        c = g.Client("localhost", self.lab.http_port).authenticate()
+        shells = [c.open_shell() for _ in range(5)]
+        try:
+            res = self.krb("echo")
+            self.assertFailed(res, "maximum number of 5 concurrent shells", "MaxShellsPerUser")
+        finally:
+            for s in shells:
+                c.close_shell(s)
+
+    def test_unreachable(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        res = self.run_cli("--trusted-hosts", "*", "--port", str(port), "localhost", "--", "echo")
+        self.assertFailed(res, "refused the connection", "firewall")
+
+    # ---- the peer's fault switches ---------------------------------------------------
+
+    def fault(self, switch, *words, extra=()):
+        self.lab.control(faults=[switch])
+        t = time.monotonic()
+        res = self.krb("echo", "x", extra=extra)
+        self.assertLess(time.monotonic() - t, 60)
+        self.assertFailed(res, *words)
+
+    def test_fault_drop(self):
+        self.fault("drop@Receive", "closed in the middle of a reply")
+
+    def test_fault_delay(self):
+        self.fault("delay@Create=5", "did not answer within 1 seconds", extra=("--timeout", "1"))
+
+    def test_fault_malformed(self):
+        self.fault("malformed@Command", "not a well-formed SOAP envelope")
+
+    def test_fault_plaintext(self):
+        self.fault("plaintext@Receive", "answered in plaintext while encryption is in force")
+
+    def test_fault_tamper(self):
+        self.fault("tamper@Create", "integrity check")
+
+    def test_fault_bad_mutual_auth(self):
+        self.fault("bad-mutual-auth", "proof of identity", "not valid", "Nothing was sent")
+
+    def test_fault_no_mutual_auth(self):
+        self.fault("no-mutual-auth", "sent no proof of its own identity")
+
+    def test_fault_oversize(self):
+        self.fault("oversize@Receive", "more than the", "MaxEnvelopeSize")
+
+    def test_dropped_connection_reauthenticates(self):
+        before = self.lab.peer_log().count("authenticated negotiate")
+        self.lab.control(faults=["close@Command*1"])
+        res = self.krb("echo", "again")
+        self.assertEqual((res.returncode, res.stdout), (0, b"again\n"), res.stderr)
+        self.assertEqual(self.lab.peer_log().count("authenticated negotiate") - before, 2)
+
+    # ---- several hosts, and the probe -----------------------------------------------
+
+    def test_fan_out(self):
+        res = self.run_cli("--report", self.report, "--hosts", "localhost,127.0.0.1",
+                           "--trusted-hosts", "127.0.0.1", "--user", self.lab.env["LAB_USER"],
+                           "--password-file", self.lab.env["LAB_PASSWORD_FILE"],
+                           "--port", str(self.lab.http_port), "--throttle", "2", "--",
+                           "echo one; echo two")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        out = res.stdout.decode()
+        for host in ("localhost", "127.0.0.1"):
+            self.assertIn(f"{host}: one\n{host}: two\n", out)
+        self.assertIn("2 hosts: 2 exited 0, 0 exited non-zero, 0 failed", out)
+        hosts = {r["host"]: r for r in self.report_json()}
+        self.assertEqual(hosts["localhost"]["server_identity"], "kerberos")
+        self.assertEqual(hosts["127.0.0.1"]["encryption"], "ntlm-rc4-128")
+
+    def test_fan_out_with_a_failure(self):
+        res = self.run_cli("--hosts", "localhost,127.0.0.1", "--port", str(self.lab.http_port),
+                           "--", "exit 3")
+        self.assertEqual(res.returncode, 255)
+        out = res.stdout.decode()
+        self.assertIn("exit 3", out)
+        self.assertIn("failed", out)
+        self.assertIn("127.0.0.1: Refused before any credential was sent", res.stderr.decode())
+
+    def test_usage_errors(self):
+        self.assertFailed(self.run_cli(), "no host given")
+        self.assertFailed(self.run_cli("localhost"), "no command given")
+        self.assertFailed(self.run_cli("--auth", "digest", "localhost", "--", "x"), "--auth takes")
+        res = self.run_cli("--help")
+        self.assertEqual(res.returncode, 0)
+        self.assertIn(b"--password-file", res.stdout)
+        self.assertNotIn(b"--password ", res.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2, warnings="ignore")
