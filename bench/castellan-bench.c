@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The Castellan side of ./dev bench, on the real core:
+ *   castellan-bench commands N URL [USER PASSWORD-FILE [TRUSTED]]
+ *   castellan-bench stream BYTES URL [USER PASSWORD-FILE [TRUSTED]]
+ * Prints one JSON line; the harness measures CPU and memory from outside. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "castellan-connect-options.h"
+#include "castellan-shell.h"
+
+typedef struct
+{
+  GMainLoop *loop;
+  GError *error;
+  gboolean ok;
+  int exit_code;
+  guint64 bytes;
+  gint64 first_byte_us;
+} Wait;
+
+static void
+on_output (CastellanStream  stream,
+           const guint8    *data,
+           gsize            length,
+           gpointer         user_data)
+{
+  Wait *w = user_data;
+
+  if (w->first_byte_us == 0)
+    w->first_byte_us = g_get_monotonic_time ();
+  w->bytes += length;
+}
+
+static void
+opened (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  w->ok = castellan_connection_open_finish (CASTELLAN_CONNECTION (source), result, &w->error);
+  g_main_loop_quit (w->loop);
+}
+
+static void
+created (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  w->ok = castellan_shell_create_finish (CASTELLAN_SHELL (source), result, &w->error);
+  g_main_loop_quit (w->loop);
+}
+
+static void
+ran (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  w->ok = castellan_shell_run_finish (CASTELLAN_SHELL (source), result, &w->exit_code, &w->error);
+  g_main_loop_quit (w->loop);
+}
+
+static void
+closed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  w->ok = castellan_shell_close_finish (CASTELLAN_SHELL (source), result, &w->error);
+  g_main_loop_quit (w->loop);
+}
+
+static void
+check (Wait *w)
+{
+  g_main_loop_run (w->loop);
+  if (!w->ok)
+    {
+      fprintf (stderr, "castellan-bench: %s\n", w->error->message);
+      exit (1);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(CastellanEndpoint) endpoint = NULL;
+  g_autoptr(CastellanConnectOptions) options = NULL;
+  g_autoptr(CastellanConnection) connection = NULL;
+  g_autoptr(CastellanShell) shell = NULL;
+  Wait w = { loop, NULL, FALSE, 0, 0, 0 };
+  const char *mode;
+  guint64 n;
+  gint64 t0, t1;
+
+  if (argc < 4)
+    {
+      fprintf (stderr, "usage: castellan-bench commands|stream N URL [USER PASSWORD-FILE [TRUSTED]]\n");
+      return 2;
+    }
+  mode = argv[1];
+  n = g_ascii_strtoull (argv[2], NULL, 10);
+  endpoint = castellan_endpoint_parse (argv[3], FALSE, NULL);
+  options = castellan_connect_options_new (endpoint);
+  if (argc >= 6)
+    {
+      g_autofree char *pw = NULL;
+
+      g_file_get_contents (argv[5], &pw, NULL, NULL);
+      options->user = g_strdup (argv[4]);
+      castellan_connect_options_set_password (options, g_strchomp (pw));
+    }
+  if (argc >= 7)
+    castellan_connect_options_set_trusted_hosts (options, argv[6]);
+  if (endpoint->https && g_getenv ("LAB_CA_FILE"))
+    options->tls_database = g_tls_file_database_new (g_getenv ("LAB_CA_FILE"), NULL);
+  if (argc >= 6 && endpoint->https)
+    options->auth = CASTELLAN_AUTH_REQUEST_BASIC;
+
+  connection = castellan_connection_new (options);
+  castellan_connection_open_async (connection, NULL, opened, &w);
+  check (&w);
+  shell = castellan_shell_new (connection, NULL);
+  castellan_shell_create_async (shell, TRUE, NULL, created, &w);
+  check (&w);
+
+  t0 = g_get_monotonic_time ();
+  if (g_str_equal (mode, "commands"))
+    {
+      const char *args[] = { "hi", NULL };
+
+      for (guint64 i = 0; i < n; i++)
+        {
+          castellan_shell_run_async (shell, "echo", args, NULL, on_output, &w, NULL, ran, &w);
+          check (&w);
+        }
+    }
+  else
+    {
+      g_autofree char *cmd = g_strdup_printf ("lab-stream %" G_GUINT64_FORMAT, n);
+
+      castellan_shell_run_async (shell, cmd, NULL, NULL, on_output, &w, NULL, ran, &w);
+      check (&w);
+    }
+  t1 = g_get_monotonic_time ();
+  castellan_shell_close_async (shell, NULL, closed, &w);
+  check (&w);
+
+  printf ("{\"mode\":\"%s\",\"n\":%" G_GUINT64_FORMAT ",\"bytes\":%" G_GUINT64_FORMAT
+          ",\"run_s\":%.6f,\"first_byte_s\":%.6f,\"encryption\":\"%s\"}\n",
+          mode, n, w.bytes, (t1 - t0) / 1e6, (w.first_byte_us - start) / 1e6,
+          castellan_connection_get_verdict (connection)->encryption);
+  return 0;
+}
