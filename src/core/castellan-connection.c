@@ -783,30 +783,45 @@ compute_verdict (CastellanConnection  *self,
 
 /* ---- open ------------------------------------------------------------- */
 
+/* After authentication: the verdict of what happened, which may not be
+ * weaker than that of a connection this one replaces. */
+static gboolean
+adopt_authentication (CastellanConnection  *self,
+                      GAsyncResult         *result,
+                      GError              **error)
+{
+  CastellanVerdict *verdict;
+
+  if (!authenticate_finish (self, result, error))
+    return FALSE;
+  verdict = compute_verdict (self, error);
+  if (verdict == NULL)
+    return FALSE;
+  if (self->verdict != NULL && castellan_verdict_is_weaker_than (verdict, self->verdict))
+    {
+      castellan_verdict_free (verdict);
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED,
+                   _("After the connection to %s dropped, the new one is less protected than before; it was not used."),
+                   self->options->endpoint->host);
+      return FALSE;
+    }
+  castellan_verdict_free (self->verdict);
+  self->verdict = verdict;
+  return TRUE;
+}
+
 static void
 open_authenticated (GObject      *source,
                     GAsyncResult *result,
                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  CastellanConnection *self = CASTELLAN_CONNECTION (source);
   GError *error = NULL;
-  CastellanVerdict *verdict;
 
-  if (!authenticate_finish (self, result, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  verdict = compute_verdict (self, &error);
-  if (verdict == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  castellan_verdict_free (self->verdict);
-  self->verdict = verdict;
-  g_task_return_boolean (task, TRUE);
+  if (!adopt_authentication (CASTELLAN_CONNECTION (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 /**
@@ -895,32 +910,13 @@ request_reauthenticated (GObject      *source,
                          gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  CastellanConnection *self = CASTELLAN_CONNECTION (source);
   GError *error = NULL;
-  CastellanVerdict *verdict;
 
-  if (!authenticate_finish (self, result, &error))
+  if (!adopt_authentication (CASTELLAN_CONNECTION (source), result, &error))
     {
       request_return_error (task, error);
       return;
     }
-  /* A new connection may not be weaker than the one it replaces. */
-  verdict = compute_verdict (self, &error);
-  if (verdict == NULL)
-    {
-      request_return_error (task, error);
-      return;
-    }
-  if (self->verdict != NULL && castellan_verdict_is_weaker_than (verdict, self->verdict))
-    {
-      castellan_verdict_free (verdict);
-      request_return_error (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED,
-                                               _("After the connection to %s dropped, the new one is less protected than before; it was not used."),
-                                               self->options->endpoint->host));
-      return;
-    }
-  castellan_verdict_free (self->verdict);
-  self->verdict = verdict;
   send_request (g_steal_pointer (&task));
 }
 

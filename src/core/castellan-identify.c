@@ -8,6 +8,7 @@
 #include "castellan-error.h"
 #include "castellan-identify.h"
 #include "castellan-net-error.h"
+#include "castellan-tls.h"
 #include "castellan-xml.h"
 
 #define IDENTIFY_NS "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"
@@ -184,24 +185,6 @@ offers_done (GObject      *source,
                          (GDestroyNotify) castellan_identity_free);
 }
 
-static const char *
-tls_protocol_name (GTlsProtocolVersion version)
-{
-  switch (version)
-    {
-    case G_TLS_PROTOCOL_VERSION_TLS_1_0: return "TLS 1.0";
-    case G_TLS_PROTOCOL_VERSION_TLS_1_1: return "TLS 1.1";
-    case G_TLS_PROTOCOL_VERSION_TLS_1_2: return "TLS 1.2";
-    case G_TLS_PROTOCOL_VERSION_TLS_1_3: return "TLS 1.3";
-    case G_TLS_PROTOCOL_VERSION_UNKNOWN:
-    case G_TLS_PROTOCOL_VERSION_SSL_3_0:
-    case G_TLS_PROTOCOL_VERSION_DTLS_1_0:
-    case G_TLS_PROTOCOL_VERSION_DTLS_1_2:
-    default:
-      return NULL;
-    }
-}
-
 static void
 identify_done (GObject      *source,
                GAsyncResult *result,
@@ -215,7 +198,6 @@ identify_done (GObject      *source,
   g_autoptr(GBytes) empty = NULL;
   g_autoptr(SoupMessage) offers = NULL;
   GCancellable *cancellable = g_task_get_cancellable (task);
-  const char *tls;
   guint status;
 
   body = soup_session_send_and_read_finish (data->session, result, &error);
@@ -244,8 +226,9 @@ identify_done (GObject      *source,
       return;
     }
 
-  tls = tls_protocol_name (soup_message_get_tls_protocol_version (msg));
-  data->identity->tls_protocol = g_strdup (tls);
+  if (data->endpoint->https)
+    data->identity->tls_protocol =
+      g_strdup (castellan_tls_version_id (soup_message_get_tls_protocol_version (msg)));
 
   /* An empty POST without credentials: the 401 lists the schemes. */
   empty = g_bytes_new_static ("", 0);

@@ -15,7 +15,7 @@ typedef struct
   char *product_vendor;
   char *product_version;
   GStrv auth_schemes;   /* "Negotiate", "Kerberos", "Basic", … in offer order */
-  char *tls_protocol;   /* "TLS 1.3" over HTTPS, else NULL */
+  char *tls_protocol;   /* "tls-1.3" over HTTPS, else NULL */
 } CastellanIdentity;
 
 void               castellan_identify_async   (const CastellanEndpoint  *endpoint,

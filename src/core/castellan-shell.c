@@ -135,6 +135,29 @@ check_shell (CastellanShell  *self,
   return FALSE;
 }
 
+/* The reply of a request, or NULL once the task has the error. */
+static CastellanWsmanReply *
+reply_or_return (GTask        *task,
+                 GObject      *source,
+                 GAsyncResult *result)
+{
+  GError *error = NULL;
+  CastellanWsmanReply *reply;
+
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  return reply;
+}
+
+static void
+return_missing (GTask      *task,
+                const char *what)
+{
+  g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
+                           _("The host’s reply lacks the %s."), what);
+}
+
 /* ---- create ------------------------------------------------------------- */
 
 static void
@@ -144,19 +167,13 @@ created (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   CastellanShell *self = g_task_get_source_object (task);
-  g_autoptr(CastellanWsmanReply) reply = NULL;
-  GError *error = NULL;
+  g_autoptr(CastellanWsmanReply) reply = reply_or_return (task, source, result);
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
   if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    return;
   if (reply->shell_id == NULL)
     {
-      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
-                               _("The host created a session but did not say its identifier."));
+      return_missing (task, _("session (shell) identifier"));
       return;
     }
   self->shell_id = g_steal_pointer (&reply->shell_id);
@@ -320,19 +337,13 @@ command_started (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   RunData *data = g_task_get_task_data (task);
-  g_autoptr(CastellanWsmanReply) reply = NULL;
-  GError *error = NULL;
+  g_autoptr(CastellanWsmanReply) reply = reply_or_return (task, source, result);
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
   if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    return;
   if (reply->command_id == NULL)
     {
-      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
-                               _("The host started the command but did not say its identifier."));
+      return_missing (task, _("command identifier"));
       return;
     }
   data->command_id = g_steal_pointer (&reply->command_id);
@@ -494,13 +505,9 @@ lane_request_done (GObject      *source,
                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  g_autoptr(CastellanWsmanReply) reply = NULL;
-  GError *error = NULL;
+  g_autoptr(CastellanWsmanReply) reply = reply_or_return (task, source, result);
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
-  if (reply == NULL)
-    g_task_return_error (task, error);
-  else
+  if (reply != NULL)
     g_task_return_boolean (task, TRUE);
 }
 

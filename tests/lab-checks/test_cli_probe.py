@@ -32,7 +32,7 @@ class Probe(LabTestCase):
                     f"https://localhost:{self.lab.https_port}")
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertIn("Negotiate, Kerberos, Basic", res.stdout)
-        self.assertRegex(res.stdout, r"Transport:\s+TLS 1\.[23]")
+        self.assertRegex(res.stdout, r"Transport:\s+tls-1\.[23]")
 
     def test_untrusted_certificate(self):
         for key, words in (("LAB_HTTPS_SELFSIGNED_PORT", "not signed by an authority"),
