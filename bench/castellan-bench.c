@@ -9,6 +9,7 @@
 
 #include "castellan-connect-options.h"
 #include "castellan-shell.h"
+#include "castellan-trust-database.h"
 
 typedef struct
 {
@@ -115,7 +116,7 @@ main (int   argc,
   if (argc >= 7)
     castellan_connect_options_set_trusted_hosts (options, argv[6]);
   if (endpoint->https && g_getenv ("LAB_CA_FILE"))
-    options->tls_database = g_tls_file_database_new (g_getenv ("LAB_CA_FILE"), NULL);
+    options->tls_database = castellan_trust_database_new (g_getenv ("LAB_CA_FILE"), NULL);
   if (argc >= 6 && endpoint->https)
     options->auth = CASTELLAN_AUTH_REQUEST_BASIC;
 

@@ -9,6 +9,7 @@
 #include "castellan-endpoint.h"
 #include "castellan-error.h"
 #include "castellan-fanout.h"
+#include "castellan-trust-database.h"
 #include "cli-common.h"
 
 typedef struct
@@ -105,7 +106,7 @@ build_options (const Args               *a,
     {
       g_autoptr(GError) local = NULL;
 
-      o->tls_database = g_tls_file_database_new (a->ca_file, &local);
+      o->tls_database = castellan_trust_database_new (a->ca_file, &local);
       if (o->tls_database == NULL)
         {
           g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,

@@ -303,6 +303,17 @@ class CastellanRun(LabTestCase):
         self.assertEqual((res.returncode, res.stdout), (0, b"again\n"), res.stderr)
         self.assertEqual(self.lab.peer_log().count("authenticated negotiate") - before, 2)
 
+    def test_delegation_only_when_asked(self):
+        res = self.krb("echo $LAB_DELEGATED")
+        self.assertEqual(res.stdout, b"0\n")
+        self.assertFalse(self.report_json()["delegation"])
+        res = self.krb("echo $LAB_DELEGATED; klist", extra=("--delegate", "-v"))
+        self.assertTrue(res.stdout.startswith(b"1\n"), res.stderr)
+        self.assertIn(b"krbtgt/TEST.LOCAL@TEST.LOCAL", res.stdout)
+        r = self.report_json()
+        self.assertEqual((r["delegation"], r["level"]), (True, "caveats"))
+        self.assertIn(b"Delegation is on", res.stderr)
+
     # ---- several hosts, and the probe -----------------------------------------------
 
     def test_fan_out(self):
@@ -337,6 +348,36 @@ class CastellanRun(LabTestCase):
         self.assertEqual(res.returncode, 0)
         self.assertIn(b"--password-file", res.stdout)
         self.assertNotIn(b"--password ", res.stdout)
+
+
+class ChannelBinding(LabTestCase):
+    """A peer that checks tls-server-end-point (CbtHardeningLevel=Strict)."""
+
+    lab_args = ("--cbt",)
+
+    def test_negotiate_over_https_with_channel_binding(self):
+        for host, user in (("localhost", None), ("127.0.0.1", self.lab.env["LAB_NTLM_USER"])):
+            with self.subTest(host):
+                args = [RUN, "--ca-file", self.lab.env["LAB_CA_FILE"]]
+                if user:
+                    args += ["--user", user, "--password-file", self.lab.env["LAB_PASSWORD_FILE"]]
+                res = subprocess.run(args + [f"https://{host}:{self.lab.https_port}", "--",
+                                             "echo $LAB_AUTH_MECH"],
+                                     capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+                self.assertEqual(res.returncode, 0, res.stderr)
+                self.assertEqual(res.stdout, b"kerberos\n" if user is None else b"ntlm\n")
+
+    def test_the_peer_enforces_it(self):
+        # Debian's requests-kerberos sends no channel binding: refused here.
+        import winrm
+        from winrm.exceptions import InvalidCredentialsError
+        proto = winrm.Protocol(f"https://localhost:{self.lab.https_port}/wsman",
+                               transport="kerberos", username=self.lab.env["LAB_USER"],
+                               password="", service="HTTP", server_cert_validation="validate",
+                               ca_trust_path=self.lab.env["LAB_CA_FILE"])
+        with self.assertRaises(InvalidCredentialsError):
+            proto.open_shell()
+        self.assertIn("no channel binding", self.lab.peer_log())
 
 
 if __name__ == "__main__":

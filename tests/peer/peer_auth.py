@@ -17,6 +17,9 @@ import gssapi.raw as graw
 KRB5_OID = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2")
 NTLM_OID = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
 
+# Set by MIT's acceptor when the initiator's bindings matched ours.
+GSS_C_CHANNEL_BOUND_FLAG = 2048
+
 BOUNDARY = b"Encrypted Boundary"
 PROTOCOLS = {
     "negotiate": "application/HTTP-SPNEGO-session-encrypted",
@@ -56,6 +59,7 @@ class GssAcceptor:
         if channel_binding is not None:
             bindings = graw.ChannelBindings(application_data=channel_binding)
         self.ctx = gssapi.SecurityContext(usage="accept", channel_bindings=bindings)
+        self.require_binding = channel_binding is not None
         self.user = None
         self.mech = None
         self.delegated = None
@@ -66,6 +70,9 @@ class GssAcceptor:
             complete = self.ctx.complete
         except gssapi.exceptions.GSSError as exc:
             raise AuthError(str(exc).replace("\n", " ")) from exc
+        if complete and self.require_binding and not (
+                int(self.ctx.actual_flags) & GSS_C_CHANNEL_BOUND_FLAG):
+            raise AuthError("the client sent no channel binding (CbtHardeningLevel=Strict)")
         if complete:
             self.user = str(self.ctx.initiator_name).rstrip("\x00")
             self.mech = "kerberos" if self.ctx.mech == KRB5_OID else "ntlm"
