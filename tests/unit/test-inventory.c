@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "castellan-inventory.h"
+
+static char *
+temp_path (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("castellan-inv-XXXXXX", NULL);
+
+  return g_build_filename (dir, "data", "inventory.ini", NULL);
+}
+
+static CastellanHost *
+make_host (const char *name,
+           const char *address)
+{
+  CastellanHost *host = castellan_host_new ();
+
+  g_object_set (host, "name", name, "address", address, "group", "Web",
+                "tags", "iis;prod", "notes", "line one\nline two, with = and [brackets]",
+                "https", TRUE, "port", 5986, "user", "CORP\\admin", NULL);
+  return host;
+}
+
+static void
+test_round_trip (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(CastellanInventory) back = castellan_inventory_new (path);
+  g_autoptr(CastellanHost) host = make_host ("Web 01", "web01.corp.example");
+  g_autoptr(CastellanHost) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *notes = NULL;
+  CastellanVerdict verdict = { "web01.corp.example", CASTELLAN_IDENTITY_TLS, CASTELLAN_AUTH_KERBEROS,
+                               "tls-1.3", "TLS_AES_256_GCM_SHA384", NULL, FALSE, NULL };
+
+  castellan_host_set_verdict (host, &verdict);
+  castellan_inventory_add (inv, host);
+  g_assert_true (castellan_inventory_save (inv, &error));
+  g_assert_no_error (error);
+
+  /* Human-readable, and never a secret in it. */
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "address=web01.corp.example"));
+  g_assert_null (strstr (contents, "password"));
+
+  g_assert_true (castellan_inventory_load (back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (back)), ==, 1);
+  loaded = g_list_model_get_item (castellan_inventory_get_hosts (back), 0);
+  g_assert_cmpstr (castellan_host_get_id (loaded), ==, castellan_host_get_id (host));
+  g_assert_cmpstr (castellan_host_get_name (loaded), ==, "Web 01");
+  g_assert_cmpuint (castellan_host_get_port (loaded), ==, 5986);
+  g_assert_true (castellan_host_get_https (loaded));
+  g_assert_cmpstr (castellan_host_get_user (loaded), ==, "CORP\\admin");
+  g_assert_cmpstr (castellan_host_get_last_level (loaded), ==, "verified");
+  g_object_get (loaded, "notes", &notes, NULL);
+  g_assert_cmpstr (notes, ==, "line one\nline two, with = and [brackets]");
+}
+
+static void
+test_missing_is_empty (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (castellan_inventory_load (inv, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (inv)), ==, 0);
+}
+
+static void
+test_damaged_kept_aside (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) listing = NULL;
+  static const char damaged[] = "[host 1]\naddress=srv01\n\xff\xfe garbage without equals\n[[[";
+  const char *name;
+  gboolean found = FALSE;
+
+  g_mkdir_with_parents (dir, 0700);
+  g_assert_true (g_file_set_contents (path, damaged, sizeof damaged - 1, NULL));
+  g_assert_false (castellan_inventory_load (inv, &error));
+  g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED);
+  g_assert_nonnull (strstr (error->message, ".damaged-"));
+  g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (inv)), ==, 0);
+
+  /* The damaged bytes are kept, untouched, beside a fresh file. */
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_prefix (name, "inventory.ini.damaged-"))
+      {
+        g_autofree char *kept = g_build_filename (dir, name, NULL);
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        g_assert_true (g_file_get_contents (kept, &contents, &len, NULL));
+        g_assert_cmpmem (contents, len, damaged, sizeof damaged - 1);
+        found = TRUE;
+      }
+  g_assert_true (found);
+  g_assert_true (castellan_inventory_save (inv, NULL));
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_ten_thousand (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(CastellanInventory) back = castellan_inventory_new (path);
+
+  for (guint i = 0; i < 10000; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("host %05u", i);
+      g_autofree char *addr = g_strdup_printf ("srv%05u.corp.example", i);
+      g_autoptr(CastellanHost) host = make_host (name, addr);
+
+      castellan_inventory_add (inv, host);
+    }
+  g_assert_true (castellan_inventory_save (inv, NULL));
+  g_assert_true (castellan_inventory_load (back, NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (back)), ==, 10000);
+}
+
+static void
+test_csv (void)
+{
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new ("/nonexistent/x.ini");
+  g_autoptr(CastellanInventory) other = castellan_inventory_new ("/nonexistent/y.ini");
+  g_autoptr(CastellanHost) host = make_host ("Web, \"quoted\" 01", "web01.corp.example");
+  g_autoptr(CastellanHost) copy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *csv = NULL;
+  g_autofree char *notes = NULL;
+
+  castellan_inventory_add (inv, host);
+  csv = castellan_inventory_to_csv (inv);
+  g_assert_true (g_str_has_prefix (csv, "name,address,port,https,auth,user,"));
+  g_assert_cmpuint (castellan_inventory_import_csv (other, csv, &error), ==, 1);
+  g_assert_no_error (error);
+  copy = g_list_model_get_item (castellan_inventory_get_hosts (other), 0);
+  g_assert_cmpstr (castellan_host_get_name (copy), ==, "Web, \"quoted\" 01");
+  g_assert_cmpstr (castellan_host_get_user (copy), ==, "CORP\\admin");
+  g_assert_cmpstr (castellan_host_get_id (copy), !=, castellan_host_get_id (host));
+  g_object_get (copy, "notes", &notes, NULL);
+  g_assert_cmpstr (notes, ==, "line one\nline two, with = and [brackets]");
+
+  /* A bad row adds nothing at all, and says which row. */
+  g_assert_cmpuint (castellan_inventory_import_csv (other, "name,address\nok,srv01\nbad,srv 02\n", &error), ==, 0);
+  g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV);
+  g_assert_nonnull (strstr (error->message, "Row 3"));
+  g_clear_error (&error);
+  g_assert_cmpuint (castellan_inventory_import_csv (other, "name,colour\nx,red\n", &error), ==, 0);
+  g_assert_nonnull (strstr (error->message, "colour"));
+  g_clear_error (&error);
+  g_assert_cmpuint (castellan_inventory_import_csv (other, "name,address\n\"open,srv\n", &error), ==, 0);
+  g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV);
+  g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (other)), ==, 1);
+}
+
+static void
+test_duplicate_and_options (void)
+{
+  g_autoptr(CastellanHost) host = make_host ("Web 01", "web01.corp.example");
+  g_autoptr(CastellanHost) dup = castellan_host_duplicate (host);
+  g_autoptr(CastellanConnectOptions) options = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (castellan_host_get_id (dup), !=, castellan_host_get_id (host));
+  g_assert_cmpstr (castellan_host_get_name (dup), ==, "Web 01 (copy)");
+  g_assert_cmpstr (castellan_host_get_address (dup), ==, "web01.corp.example");
+
+  options = castellan_host_to_options (host, &error);
+  g_assert_no_error (error);
+  g_assert_true (options->endpoint->https);
+  g_assert_cmpuint (options->endpoint->port, ==, 5986);
+  g_assert_null (options->password);
+
+  g_object_set (host, "auth", "digest", NULL);
+  g_clear_pointer (&options, castellan_connect_options_free);
+  options = castellan_host_to_options (host, &error);
+  g_assert_null (options);
+  g_assert_nonnull (strstr (error->message, "digest"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/inventory/round-trip", test_round_trip);
+  g_test_add_func ("/inventory/missing", test_missing_is_empty);
+  g_test_add_func ("/inventory/damaged", test_damaged_kept_aside);
+  g_test_add_func ("/inventory/ten-thousand", test_ten_thousand);
+  g_test_add_func ("/inventory/csv", test_csv);
+  g_test_add_func ("/inventory/duplicate-options", test_duplicate_and_options);
+  return g_test_run ();
+}
