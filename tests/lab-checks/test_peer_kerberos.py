@@ -154,6 +154,15 @@ class KerberosSealing(LabTestCase):
         self.assertIn(b"krbtgt/TEST.LOCAL@TEST.LOCAL", out)
         self.assertEqual(self.lab.status()["delegations"], 1)
 
+    def test_cmd_interpreter_keeps_state(self):
+        c = self.client()
+        shell = c.open_shell()
+        out, err, code = c.run(shell, "cmd.exe /Q /K",
+                               stdin=b"cd /\r\nset V=kept\r\necho %V% %CD%\r\n"
+                                     b"false\r\necho %ERRORLEVEL%\r\nexit /b 4\r\n")
+        c.close_shell(shell)
+        self.assertEqual((out, code), (b"kept /\n1\n", 4), err)
+
     def test_config_max_envelope(self):
         c = self.client()
         root = c.call("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", "",

@@ -47,6 +47,7 @@ from peer_faults import FaultSet  # noqa: E402
 from peer_shell import ShellTable  # noqa: E402
 
 MAX_REQUEST_BODY = 16 * 1024 * 1024
+PEER_CMD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_cmd.py")
 
 
 class PeerState:
@@ -497,6 +498,11 @@ class Handler(BaseHTTPRequestHandler):
         words = command_line.split()
         if len(words) == 2 and words[0] == "lab-stream" and words[1].isdigit():
             pregenerated = int(words[1])
+        # `cmd.exe` is the lab's cmd-like interpreter, so that a console
+        # keeps its directory and variables from one line to the next.
+        first, _, rest = command_line.partition(" ")
+        if first.lower() in ("cmd", "cmd.exe"):
+            command_line = f"exec /usr/bin/python3 {PEER_CMD} {rest}"
         cmd = shell.add_command(command_line, pregenerated)
         return 200, soap.command_response(request.message_id, cmd.id)
 
