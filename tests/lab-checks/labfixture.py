@@ -39,8 +39,10 @@ class Lab:
             raise RuntimeError(f"lab up failed: {res.stderr}")
         self.env = read_env(os.path.join(self.dir, "env"))
         os.environ.update(self.env)
-        self.password = open(self.env["LAB_PASSWORD_FILE"]).read().strip()
-        self.nonadmin_password = open(self.env["LAB_NONADMIN_PASSWORD_FILE"]).read().strip()
+        with open(self.env["LAB_PASSWORD_FILE"]) as f:
+            self.password = f.read().strip()
+        with open(self.env["LAB_NONADMIN_PASSWORD_FILE"]) as f:
+            self.nonadmin_password = f.read().strip()
         return self
 
     def __exit__(self, *exc):
