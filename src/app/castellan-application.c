@@ -6,12 +6,45 @@
 #include "castellan-application.h"
 #include "castellan-window.h"
 
+/* One instance (GApplication); every window shares one inventory, so two
+ * windows never overwrite each other's edits. */
 struct _CastellanApplication
 {
   AdwApplication parent_instance;
+
+  CastellanInventory *inventory;
+  GError *load_error;
 };
 
 G_DEFINE_FINAL_TYPE (CastellanApplication, castellan_application, ADW_TYPE_APPLICATION)
+
+CastellanInventory *
+castellan_application_get_inventory (CastellanApplication *self)
+{
+  return self->inventory;
+}
+
+const GError *
+castellan_application_get_load_error (CastellanApplication *self)
+{
+  return self->load_error;
+}
+
+/* Saves at once; a failure is said in a dialog and the edits stay. */
+void
+castellan_application_save_inventory (CastellanApplication *self,
+                                      GtkWindow            *parent)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!castellan_inventory_save (self->inventory, &error))
+    {
+      GtkWidget *dialog = adw_message_dialog_new (parent, _("Hosts Not Saved"), error->message);
+
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "ok", _("_OK"));
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
+}
 
 static void
 castellan_application_activate (GApplication *app)
@@ -24,27 +57,74 @@ castellan_application_activate (GApplication *app)
 }
 
 static void
-castellan_application_quit_action (GSimpleAction *action,
-                                   GVariant      *parameter,
-                                   gpointer       user_data)
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
 {
   g_application_quit (G_APPLICATION (user_data));
 }
 
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  const char *developers[] = { "The Castellan developers", NULL };
+
+  adw_show_about_window (gtk_application_get_active_window (app),
+                         "application-name", "Castellan",
+                         "application-icon", APPLICATION_ID,
+                         "developer-name", "The Castellan developers",
+                         "version", PACKAGE_VERSION,
+                         "comments", _("Manage Windows hosts over WinRM, with the security of every connection in plain sight."),
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "developers", developers,
+                         NULL);
+}
+
 static const GActionEntry app_actions[] = {
-  { "quit", castellan_application_quit_action },
+  { "quit", quit_action },
+  { "about", about_action },
 };
 
 static void
 castellan_application_startup (GApplication *app)
 {
-  static const char *quit_accels[] = { "<Control>q", NULL };
+  CastellanApplication *self = CASTELLAN_APPLICATION (app);
+  static const struct { const char *action; const char *accels[3]; } accels[] = {
+    { "app.quit", { "<Control>q", NULL } },
+    { "win.quick-connect", { "<Control>l", NULL } },
+    { "win.add-host", { "<Control>n", NULL } },
+    { "win.connect-selected", { "<Control>Return", NULL } },
+    { "win.run-on-selected", { "<Control><Shift>Return", NULL } },
+    { "win.close-tab", { "<Control>w", NULL } },
+    { "win.next-tab", { "<Control>Page_Down", NULL } },
+    { "win.previous-tab", { "<Control>Page_Up", NULL } },
+    { "win.find", { "<Control>f", NULL } },
+    { "win.save-transcript", { "<Control><Shift>s", NULL } },
+    { "win.trusted-hosts", { "<Control>comma", NULL } },
+    { "win.show-help-overlay", { "<Control>question", NULL } },
+  };
 
   G_APPLICATION_CLASS (castellan_application_parent_class)->startup (app);
 
-  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions,
-                                   G_N_ELEMENTS (app_actions), app);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
+
+  self->inventory = castellan_inventory_new (NULL);
+  castellan_inventory_load (self->inventory, &self->load_error);
+}
+
+static void
+castellan_application_finalize (GObject *object)
+{
+  CastellanApplication *self = CASTELLAN_APPLICATION (object);
+
+  g_clear_object (&self->inventory);
+  g_clear_error (&self->load_error);
+  G_OBJECT_CLASS (castellan_application_parent_class)->finalize (object);
 }
 
 static void
@@ -52,6 +132,7 @@ castellan_application_class_init (CastellanApplicationClass *klass)
 {
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  G_OBJECT_CLASS (klass)->finalize = castellan_application_finalize;
   app_class->activate = castellan_application_activate;
   app_class->startup = castellan_application_startup;
 }

@@ -1,36 +1,816 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
+#include "castellan-console.h"
+#include "castellan-error.h"
+#include "castellan-host-editor.h"
+#include "castellan-host-row.h"
+#include "castellan-secrets.h"
+#include "castellan-security.h"
+#include "castellan-trust-dialogs.h"
 #include "castellan-window.h"
-
-struct _CastellanWindow
-{
-  AdwApplicationWindow parent_instance;
-
-  /* Template widgets */
-  AdwStatusPage *empty_page;
-};
+#include "castellan-window-private.h"
 
 G_DEFINE_FINAL_TYPE (CastellanWindow, castellan_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static CastellanInventory *
+inventory (CastellanWindow *self)
+{
+  return castellan_application_get_inventory (self->app);
+}
+
+static void
+save_inventory (CastellanWindow *self)
+{
+  castellan_application_save_inventory (self->app, GTK_WINDOW (self));
+}
+
+void
+castellan_window_toast (CastellanWindow *self,
+                        const char      *message)
+{
+  AdwToast *toast = adw_toast_new (message);
+
+  adw_toast_set_timeout (toast, 6);
+  adw_toast_overlay_add_toast (self->toasts, toast);
+}
+
+/* ---- the host list ------------------------------------------------------ */
+
+static gboolean
+host_matches (gpointer item,
+              gpointer user_data)
+{
+  CastellanWindow *self = user_data;
+  g_autofree char *text = NULL;
+
+  if (self->search == NULL || *self->search == '\0')
+    return TRUE;
+  text = castellan_host_dup_search_text (CASTELLAN_HOST (item));
+  return strstr (text, self->search) != NULL;
+}
+
+static int
+host_order (gconstpointer a,
+            gconstpointer b,
+            gpointer      user_data)
+{
+  CastellanHost *ha = (CastellanHost *) a;
+  CastellanHost *hb = (CastellanHost *) b;
+  g_autofree char *na = castellan_host_dup_display_name (ha);
+  g_autofree char *nb = castellan_host_dup_display_name (hb);
+  int by_group = g_utf8_collate (castellan_host_get_group (ha) ?: "", castellan_host_get_group (hb) ?: "");
+
+  return by_group != 0 ? by_group : g_utf8_collate (na, nb);
+}
+
+static void
+on_search_changed (CastellanWindow *self,
+                   GtkSearchEntry  *entry)
+{
+  g_free (self->search);
+  self->search = g_utf8_casefold (gtk_editable_get_text (GTK_EDITABLE (entry)), -1);
+  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+static void
+update_sidebar (CastellanWindow *self)
+{
+  guint n = g_list_model_get_n_items (castellan_inventory_get_hosts (inventory (self)));
+
+  gtk_stack_set_visible_child_name (self->sidebar_stack, n > 0 ? "list" : "empty");
+}
+
+static void
+setup_row (GtkSignalListItemFactory *factory,
+           GtkListItem              *item,
+           gpointer                  user_data)
+{
+  gtk_list_item_set_child (item, castellan_host_row_new ());
+}
+
+static void
+bind_row (GtkSignalListItemFactory *factory,
+          GtkListItem              *item,
+          gpointer                  user_data)
+{
+  castellan_host_row_set_host (CASTELLAN_HOST_ROW (gtk_list_item_get_child (item)),
+                               gtk_list_item_get_item (item));
+}
+
+static void
+unbind_row (GtkSignalListItemFactory *factory,
+            GtkListItem              *item,
+            gpointer                  user_data)
+{
+  castellan_host_row_set_host (CASTELLAN_HOST_ROW (gtk_list_item_get_child (item)), NULL);
+}
+
+/* The hosts the menu and the keyboard act on: the selection, or the host
+ * whose context menu is open. */
+static GPtrArray *
+selected_hosts (CastellanWindow *self)
+{
+  GPtrArray *hosts = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *model = G_LIST_MODEL (self->selection);
+  g_autoptr(GtkBitset) set = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  GtkBitsetIter iter;
+  guint pos;
+
+  if (gtk_bitset_iter_init_first (&iter, set, &pos))
+    do
+      g_ptr_array_add (hosts, g_list_model_get_item (model, pos));
+    while (gtk_bitset_iter_next (&iter, &pos));
+  return hosts;
+}
+
+static CastellanHost *
+selected_host (CastellanWindow *self)
+{
+  g_autoptr(GPtrArray) hosts = selected_hosts (self);
+
+  return hosts->len > 0 ? g_object_ref (g_ptr_array_index (hosts, 0)) : NULL;
+}
+
+static void
+select_host_action (GtkWidget  *widget,
+                    const char *action,
+                    GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  const char *id = g_variant_get_string (param, NULL);
+  GListModel *model = G_LIST_MODEL (self->selection);
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CastellanHost) host = g_list_model_get_item (model, i);
+
+      if (g_str_equal (castellan_host_get_id (host), id))
+        {
+          if (!gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), i))
+            gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), i, TRUE);
+          return;
+        }
+    }
+}
+
+/* ---- editing hosts ---------------------------------------------------------- */
+
+static void
+editor_saved (CastellanHostEditor *editor,
+              CastellanWindow     *self)
+{
+  CastellanHost *host = g_object_get_data (G_OBJECT (editor), "host");
+
+  if (g_object_get_data (G_OBJECT (editor), "is-new") != NULL)
+    castellan_inventory_add (inventory (self), host);
+  save_inventory (self);
+  update_sidebar (self);
+}
+
+static void
+open_editor (CastellanWindow *self,
+             CastellanHost   *host,
+             gboolean         is_new)
+{
+  CastellanHostEditor *editor = castellan_host_editor_new (GTK_WINDOW (self), host, is_new);
+
+  g_object_set_data_full (G_OBJECT (editor), "host", g_object_ref (host), g_object_unref);
+  if (is_new)
+    g_object_set_data (G_OBJECT (editor), "is-new", GINT_TO_POINTER (1));
+  g_signal_connect_object (editor, "saved", G_CALLBACK (editor_saved), self, 0);
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+static void
+add_host_action (GtkWidget  *widget,
+                 const char *action,
+                 GVariant   *param)
+{
+  g_autoptr(CastellanHost) host = castellan_host_new ();
+
+  open_editor (CASTELLAN_WINDOW (widget), host, TRUE);
+}
+
+static void
+edit_selected_action (GtkWidget  *widget,
+                      const char *action,
+                      GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  g_autoptr(CastellanHost) host = selected_host (self);
+
+  if (host != NULL)
+    open_editor (self, host, FALSE);
+}
+
+static void
+duplicate_selected_action (GtkWidget  *widget,
+                           const char *action,
+                           GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  g_autoptr(CastellanHost) host = selected_host (self);
+  g_autoptr(CastellanHost) copy = NULL;
+
+  if (host == NULL)
+    return;
+  copy = castellan_host_duplicate (host);
+  open_editor (self, copy, TRUE);
+}
+
+static void
+delete_answered (AdwMessageDialog *dialog,
+                 const char       *response,
+                 CastellanWindow  *self)
+{
+  GPtrArray *hosts = g_object_get_data (G_OBJECT (dialog), "hosts");
+
+  if (!g_str_equal (response, "delete"))
+    return;
+  for (guint i = 0; i < hosts->len; i++)
+    {
+      CastellanHost *host = g_ptr_array_index (hosts, i);
+
+      castellan_secrets_clear_async (castellan_host_get_id (host), NULL, NULL, NULL);
+      castellan_inventory_remove (inventory (self), host);
+    }
+  save_inventory (self);
+  update_sidebar (self);
+}
+
+static void
+delete_selected_action (GtkWidget  *widget,
+                        const char *action,
+                        GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  GPtrArray *hosts = selected_hosts (self);
+  g_autofree char *heading = NULL;
+  GtkWidget *dialog;
+
+  if (hosts->len == 0)
+    {
+      g_ptr_array_unref (hosts);
+      return;
+    }
+  if (hosts->len == 1)
+    {
+      g_autofree char *name = castellan_host_dup_display_name (g_ptr_array_index (hosts, 0));
+
+      heading = g_strdup_printf (_("Delete “%s”?"), name);
+    }
+  else
+    heading = g_strdup_printf (ngettext ("Delete %u Host?", "Delete %u Hosts?", hosts->len), hosts->len);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading,
+                                   _("The host is removed from the inventory, and its remembered password from the keyring."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "delete", _("_Delete"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete", ADW_RESPONSE_DESTRUCTIVE);
+  g_object_set_data_full (G_OBJECT (dialog), "hosts", hosts, (GDestroyNotify) g_ptr_array_unref);
+  g_signal_connect (dialog, "response", G_CALLBACK (delete_answered), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- consoles ---------------------------------------------------------------- */
+
+static void on_console_failed (CastellanConsole *console, const GError *error, CastellanWindow *self);
+
+static void
+on_console_security (CastellanConsole *console,
+                     CastellanWindow  *self)
+{
+  AdwTabPage *page = adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console));
+  const CastellanVerdict *verdict = castellan_console_get_verdict (console);
+  CastellanHost *host = castellan_console_get_host (console);
+  const char *level = verdict ? castellan_verdict_level_id (castellan_verdict_get_level (verdict)) : NULL;
+  g_autoptr(GIcon) icon = g_themed_icon_new (castellan_security_icon_name (level));
+  g_autofree char *description = verdict ? castellan_security_describe (verdict)
+                                         : g_strdup (_("Connecting…"));
+  g_autoptr(CastellanVerdict) previous = NULL;
+
+  if (page == NULL)
+    return;
+  adw_tab_page_set_indicator_icon (page, icon);
+  adw_tab_page_set_indicator_tooltip (page, description);
+  adw_tab_page_set_loading (page, verdict == NULL);
+  if (verdict == NULL)
+    return;
+
+  /* Never downgraded silently: a weaker verdict than last time is said. */
+  previous = castellan_host_dup_last_verdict (host);
+  if (previous != NULL && castellan_verdict_is_weaker_than (verdict, previous))
+    {
+      g_autofree char *message = g_strdup_printf (_("Weaker than last time: this connection is “%s” (%s), the previous one was “%s” (%s)."),
+                                                  castellan_verdict_level_title (castellan_verdict_get_level (verdict)),
+                                                  verdict->encryption,
+                                                  castellan_verdict_level_title (castellan_verdict_get_level (previous)),
+                                                  previous->encryption);
+
+      castellan_console_note_downgrade (console, message);
+      castellan_window_toast (self, message);
+    }
+  castellan_host_set_verdict (host, verdict);
+  if (castellan_inventory_find (inventory (self), castellan_host_get_id (host)) != NULL)
+    save_inventory (self);
+}
+
+static void
+on_line_entered (CastellanConsole *console,
+                 const char       *line,
+                 CastellanWindow  *self)
+{
+  guint n;
+
+  if (!gtk_toggle_button_get_active (self->broadcast_button) || !castellan_console_get_broadcast (console))
+    return;
+  n = adw_tab_view_get_n_pages (self->tab_view);
+  for (guint i = 0; i < n; i++)
+    {
+      CastellanConsole *other = CASTELLAN_CONSOLE (adw_tab_page_get_child (adw_tab_view_get_nth_page (self->tab_view, i)));
+
+      if (other != console && castellan_console_get_broadcast (other))
+        castellan_console_send_line (other, line);
+    }
+}
+
+static void
+start_console (CastellanWindow               *self,
+               CastellanHost                 *host,
+               const CastellanConnectOptions *options)
+{
+  CastellanConsole *console = castellan_console_new (host, options, CASTELLAN_INTERPRETER_CMD);
+  g_autofree char *title = castellan_console_dup_title (console);
+  AdwTabPage *page;
+
+  g_signal_connect_object (console, "security-changed", G_CALLBACK (on_console_security), self, 0);
+  g_signal_connect_object (console, "failed", G_CALLBACK (on_console_failed), self, 0);
+  g_signal_connect_object (console, "line-entered", G_CALLBACK (on_line_entered), self, 0);
+  page = adw_tab_view_append (self->tab_view, GTK_WIDGET (console));
+  adw_tab_page_set_title (page, title);
+  adw_tab_view_set_selected_page (self->tab_view, page);
+  castellan_console_set_broadcast_active (console, gtk_toggle_button_get_active (self->broadcast_button));
+  on_console_security (console, self);
+  castellan_console_connect (console);
+  castellan_console_focus_input (console);
+}
+
+static CastellanConnectOptions *
+options_for (CastellanWindow *self,
+             CastellanHost   *host)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = castellan_trusted_hosts_default_path ();
+  CastellanConnectOptions *options = castellan_host_to_options (host, &error);
+  CastellanTrustedHosts *trusted;
+
+  if (options == NULL)
+    {
+      castellan_window_toast (self, error->message);
+      return NULL;
+    }
+  trusted = castellan_trusted_hosts_load (path, &error);
+  if (trusted != NULL)
+    {
+      castellan_trusted_hosts_free (options->trusted_hosts);
+      options->trusted_hosts = trusted;
+    }
+  else
+    castellan_window_toast (self, error->message);
+  return options;
+}
+
+typedef struct
+{
+  CastellanWindow *self;
+  CastellanHost *host;
+  CastellanConnectOptions *options;
+  GtkPasswordEntry *entry;
+  GtkCheckButton *remember;
+} PasswordPrompt;
+
+static void
+password_prompt_free (PasswordPrompt *p)
+{
+  g_object_unref (p->self);
+  g_object_unref (p->host);
+  castellan_connect_options_free (p->options);
+  g_free (p);
+}
+
+static void
+password_answered (AdwMessageDialog *dialog,
+                   const char       *response,
+                   PasswordPrompt   *p)
+{
+  if (g_str_equal (response, "connect"))
+    {
+      const char *password = gtk_editable_get_text (GTK_EDITABLE (p->entry));
+
+      castellan_connect_options_set_password (p->options, password);
+      if (gtk_check_button_get_active (p->remember))
+        {
+          g_autofree char *label = g_strdup_printf (_("WinRM password for %s on %s"),
+                                                    castellan_host_get_user (p->host),
+                                                    castellan_host_get_address (p->host));
+
+          castellan_secrets_store_async (castellan_host_get_id (p->host), castellan_host_get_user (p->host),
+                                         label, password, NULL, NULL, NULL);
+        }
+      gtk_editable_set_text (GTK_EDITABLE (p->entry), "");
+      start_console (p->self, p->host, p->options);
+    }
+  password_prompt_free (p);
+}
+
+static void
+ask_password (CastellanWindow         *self,
+              CastellanHost           *host,
+              CastellanConnectOptions *options)
+{
+  PasswordPrompt *p = g_new0 (PasswordPrompt, 1);
+  g_autofree char *body = g_strdup_printf (_("Password of %s for %s"), castellan_host_get_user (host),
+                                           castellan_host_get_address (host));
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Sign In"), body);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+
+  p->self = g_object_ref (self);
+  p->host = g_object_ref (host);
+  p->options = options;
+  p->entry = GTK_PASSWORD_ENTRY (gtk_password_entry_new ());
+  gtk_password_entry_set_show_peek_icon (p->entry, TRUE);
+  g_object_set (p->entry, "activates-default", TRUE, NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (p->entry), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
+  p->remember = GTK_CHECK_BUTTON (gtk_check_button_new_with_mnemonic (_("_Remember in the keyring")));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (p->entry));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (p->remember));
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "connect", _("C_onnect"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "connect", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "connect");
+  g_signal_connect (dialog, "response", G_CALLBACK (password_answered), p);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (GTK_WIDGET (p->entry));
+}
+
+static void
+password_looked_up (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  PasswordPrompt *p = user_data;
+  g_autoptr(GError) error = NULL;
+  char *password = castellan_secrets_lookup_finish (result, &error);
+
+  if (password != NULL)
+    {
+      castellan_connect_options_set_password (p->options, password);
+      castellan_secrets_wipe (password);
+      start_console (p->self, p->host, p->options);
+      password_prompt_free (p);
+      return;
+    }
+  ask_password (p->self, p->host, g_steal_pointer (&p->options));
+  password_prompt_free (p);
+}
+
+/* Opens a console tab; a host with a user name needs its password, from
+ * the keyring or asked for; without one, the Kerberos ticket is used. */
+void
+castellan_window_open_console (CastellanWindow *self,
+                               CastellanHost   *host)
+{
+  CastellanConnectOptions *options = options_for (self, host);
+  const char *user = castellan_host_get_user (host);
+  PasswordPrompt *p;
+
+  if (options == NULL)
+    return;
+  if (user == NULL || *user == '\0')
+    {
+      start_console (self, host, options);
+      castellan_connect_options_free (options);
+      return;
+    }
+  p = g_new0 (PasswordPrompt, 1);
+  p->self = g_object_ref (self);
+  p->host = g_object_ref (host);
+  p->options = options;
+  castellan_secrets_lookup_async (castellan_host_get_id (host), user, NULL, password_looked_up, p);
+}
+
+typedef struct
+{
+  CastellanWindow *self;
+  CastellanHost *host;
+  AdwTabPage *page;
+} Refusal;
+
+static void
+trust_confirmed (const char *response,
+                 gpointer    user_data)
+{
+  Refusal *r = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (g_str_equal (response, "add"))
+    {
+      if (!castellan_trust_save_entry (castellan_host_get_address (r->host), &error))
+        castellan_window_toast (r->self, error->message);
+      else
+        {
+          if (r->page != NULL)
+            adw_tab_view_close_page (r->self->tab_view, r->page);
+          castellan_window_open_console (r->self, r->host);
+        }
+    }
+  g_object_unref (r->self);
+  g_object_unref (r->host);
+  g_free (r);
+}
+
+static void
+refusal_answered (const char *response,
+                  gpointer    user_data)
+{
+  Refusal *r = user_data;
+
+  if (g_str_equal (response, "trust"))
+    {
+      castellan_trust_confirm_add (GTK_WINDOW (r->self), castellan_host_get_address (r->host),
+                                   trust_confirmed, r);
+      return;
+    }
+  if (g_str_equal (response, "https"))
+    {
+      g_object_set (r->host, "https", TRUE, NULL);
+      open_editor (r->self, r->host, castellan_inventory_find (inventory (r->self),
+                                                               castellan_host_get_id (r->host)) == NULL);
+    }
+  g_object_unref (r->self);
+  g_object_unref (r->host);
+  g_free (r);
+}
+
+static void
+on_console_failed (CastellanConsole *console,
+                   const GError     *error,
+                   CastellanWindow  *self)
+{
+  Refusal *r;
+  g_autofree char *name = NULL;
+
+  if (!g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED))
+    return;
+  r = g_new0 (Refusal, 1);
+  r->self = g_object_ref (self);
+  r->host = g_object_ref (castellan_console_get_host (console));
+  r->page = adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console));
+  name = castellan_host_dup_display_name (r->host);
+  castellan_trust_refused (GTK_WINDOW (self), name, error->message, refusal_answered, r);
+}
+
+static void
+on_host_activated (CastellanWindow *self,
+                   guint            position)
+{
+  g_autoptr(CastellanHost) host = g_list_model_get_item (G_LIST_MODEL (self->selection), position);
+
+  castellan_window_open_console (self, host);
+}
+
+static void
+connect_selected_action (GtkWidget  *widget,
+                         const char *action,
+                         GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  g_autoptr(GPtrArray) hosts = selected_hosts (self);
+
+  for (guint i = 0; i < hosts->len; i++)
+    castellan_window_open_console (self, g_ptr_array_index (hosts, i));
+}
+
+/* Quick connect: a known host by its address, else a host for this once. */
+static void
+on_quick_connect (CastellanWindow *self,
+                  GtkEntry        *entry)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CastellanEndpoint) endpoint = castellan_endpoint_parse (text, FALSE, &error);
+  GListModel *hosts = castellan_inventory_get_hosts (inventory (self));
+  g_autoptr(CastellanHost) host = NULL;
+  guint n = g_list_model_get_n_items (hosts);
+
+  if (endpoint == NULL)
+    {
+      castellan_window_toast (self, error->message);
+      return;
+    }
+  for (guint i = 0; i < n && host == NULL; i++)
+    {
+      g_autoptr(CastellanHost) h = g_list_model_get_item (hosts, i);
+
+      if (g_ascii_strcasecmp (castellan_host_get_address (h) ?: "", endpoint->host) == 0 &&
+          castellan_host_get_https (h) == endpoint->https)
+        host = g_steal_pointer (&h);
+    }
+  if (host == NULL)
+    {
+      host = castellan_host_new ();
+      g_object_set (host, "address", endpoint->host, "https", endpoint->https,
+                    "port", (guint) endpoint->port, NULL);
+    }
+  gtk_editable_set_text (GTK_EDITABLE (entry), "");
+  castellan_window_open_console (self, host);
+}
+
+static void
+quick_connect_action (GtkWidget  *widget,
+                      const char *action,
+                      GVariant   *param)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (CASTELLAN_WINDOW (widget)->quick_connect));
+}
+
+/* ---- tabs ------------------------------------------------------------------------ */
+
+static CastellanConsole *
+current_console (CastellanWindow *self)
+{
+  AdwTabPage *page = adw_tab_view_get_selected_page (self->tab_view);
+
+  return page ? CASTELLAN_CONSOLE (adw_tab_page_get_child (page)) : NULL;
+}
+
+static void
+on_pages_changed (CastellanWindow *self)
+{
+  gboolean any = adw_tab_view_get_n_pages (self->tab_view) > 0;
+
+  gtk_stack_set_visible_child_name (self->main_stack, any ? "tabs" : "empty");
+}
+
+static gboolean
+on_close_page (CastellanWindow *self,
+               AdwTabPage      *page)
+{
+  castellan_console_close (CASTELLAN_CONSOLE (adw_tab_page_get_child (page)));
+  adw_tab_view_close_page_finish (self->tab_view, page, TRUE);
+  return GDK_EVENT_STOP;
+}
+
+static AdwTabView *
+on_create_window (CastellanWindow *self)
+{
+  CastellanWindow *window = castellan_window_new (self->app);
+
+  gtk_window_present (GTK_WINDOW (window));
+  return window->tab_view;
+}
+
+static void
+on_broadcast_toggled (CastellanWindow *self,
+                      GtkToggleButton *button)
+{
+  guint n = adw_tab_view_get_n_pages (self->tab_view);
+
+  for (guint i = 0; i < n; i++)
+    castellan_console_set_broadcast_active (
+      CASTELLAN_CONSOLE (adw_tab_page_get_child (adw_tab_view_get_nth_page (self->tab_view, i))),
+      gtk_toggle_button_get_active (button));
+}
+
+static void
+tab_action (GtkWidget  *widget,
+            const char *action,
+            GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  AdwTabPage *page = adw_tab_view_get_selected_page (self->tab_view);
+  CastellanConsole *console = current_console (self);
+
+  if (g_str_equal (action, "win.close-tab") && page != NULL)
+    adw_tab_view_close_page (self->tab_view, page);
+  else if (g_str_equal (action, "win.next-tab"))
+    adw_tab_view_select_next_page (self->tab_view);
+  else if (g_str_equal (action, "win.previous-tab"))
+    adw_tab_view_select_previous_page (self->tab_view);
+  else if (g_str_equal (action, "win.find") && console != NULL)
+    castellan_console_find (console);
+  else if (g_str_equal (action, "win.save-transcript") && console != NULL)
+    castellan_console_save_transcript (console);
+}
+
+/* ---- setup ------------------------------------------------------------------------ */
+
+static void
+castellan_window_dispose (GObject *object)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_WINDOW);
+  g_clear_object (&self->selection);
+  G_OBJECT_CLASS (castellan_window_parent_class)->dispose (object);
+}
+
+static void
+castellan_window_finalize (GObject *object)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (object);
+
+  g_free (self->search);
+  G_OBJECT_CLASS (castellan_window_parent_class)->finalize (object);
+}
 
 static void
 castellan_window_class_init (CastellanWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = castellan_window_dispose;
+  object_class->finalize = castellan_window_finalize;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/castellan/Castellan/ui/castellan-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, toasts);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, sidebar_stack);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, host_list);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, quick_connect);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, broadcast_button);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, ticket_button);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, tab_view);
+  gtk_widget_class_bind_template_child (widget_class, CastellanWindow, main_stack);
+  gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_host_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_quick_connect);
+  gtk_widget_class_bind_template_callback (widget_class, on_broadcast_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_pages_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_close_page);
+  gtk_widget_class_bind_template_callback (widget_class, on_create_window);
+
+  gtk_widget_class_install_action (widget_class, "win.add-host", NULL, add_host_action);
+  gtk_widget_class_install_action (widget_class, "win.edit-selected", NULL, edit_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.duplicate-selected", NULL, duplicate_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.delete-selected", NULL, delete_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.connect-selected", NULL, connect_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.select-host", "s", select_host_action);
+  gtk_widget_class_install_action (widget_class, "win.quick-connect", NULL, quick_connect_action);
+  gtk_widget_class_install_action (widget_class, "win.close-tab", NULL, tab_action);
+  gtk_widget_class_install_action (widget_class, "win.next-tab", NULL, tab_action);
+  gtk_widget_class_install_action (widget_class, "win.previous-tab", NULL, tab_action);
+  gtk_widget_class_install_action (widget_class, "win.find", NULL, tab_action);
+  gtk_widget_class_install_action (widget_class, "win.save-transcript", NULL, tab_action);
+  castellan_window_class_init_extras (widget_class);
 }
 
 static void
 castellan_window_init (CastellanWindow *self)
 {
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_row), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_row), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_row), NULL);
+  gtk_list_view_set_factory (self->host_list, factory);
+  g_object_unref (factory);
 }
 
 CastellanWindow *
 castellan_window_new (CastellanApplication *application)
 {
-  return g_object_new (CASTELLAN_TYPE_WINDOW, "application", application, NULL);
+  CastellanWindow *self = g_object_new (CASTELLAN_TYPE_WINDOW, "application", application, NULL);
+  GListModel *hosts;
+  GtkFilterListModel *filtered;
+  GtkSortListModel *sorted;
+  const GError *load_error;
+
+  self->app = application;
+  hosts = castellan_inventory_get_hosts (inventory (self));
+  self->filter = gtk_custom_filter_new (host_matches, self, NULL);
+  filtered = gtk_filter_list_model_new (g_object_ref (hosts), GTK_FILTER (self->filter));
+  sorted = gtk_sort_list_model_new (G_LIST_MODEL (filtered),
+                                    GTK_SORTER (gtk_custom_sorter_new (host_order, NULL, NULL)));
+  self->selection = gtk_multi_selection_new (G_LIST_MODEL (sorted));
+  gtk_list_view_set_model (self->host_list, GTK_SELECTION_MODEL (self->selection));
+  g_signal_connect_object (hosts, "items-changed", G_CALLBACK (update_sidebar), self, G_CONNECT_SWAPPED);
+  update_sidebar (self);
+  castellan_window_setup_extras (self);
+
+  load_error = castellan_application_get_load_error (application);
+  if (load_error != NULL)
+    {
+      GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Host Inventory Damaged"),
+                                                  load_error->message);
+
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "ok", _("_OK"));
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
+  return self;
 }

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "castellan-application.h"
+#include "castellan-host.h"
 
 G_BEGIN_DECLS
 
@@ -11,6 +12,10 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CastellanWindow, castellan_window, CASTELLAN, WINDOW, AdwApplicationWindow)
 
-CastellanWindow *castellan_window_new (CastellanApplication *application);
+CastellanWindow *castellan_window_new          (CastellanApplication *application);
+void             castellan_window_open_console (CastellanWindow      *self,
+                                                CastellanHost        *host);
+void             castellan_window_toast        (CastellanWindow      *self,
+                                                const char           *message);
 
 G_END_DECLS

@@ -23,6 +23,9 @@ struct _CastellanSession
   gint64 started;
   CastellanSessionState state;
   GError *error;
+  GArray *done;             /* exit codes whose report waits for the reply's end */
+  gint64 done_at;
+  guint done_source;
 };
 
 G_DEFINE_FINAL_TYPE (CastellanSession, castellan_session, G_TYPE_OBJECT)
@@ -46,6 +49,7 @@ castellan_session_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->done_source, g_source_remove);
   g_clear_object (&self->shell);
   g_clear_object (&self->connection);
   G_OBJECT_CLASS (castellan_session_parent_class)->dispose (object);
@@ -61,6 +65,7 @@ castellan_session_finalize (GObject *object)
   g_free (self->marker);
   g_string_free (self->partial, TRUE);
   g_clear_error (&self->error);
+  g_array_unref (self->done);
   G_OBJECT_CLASS (castellan_session_parent_class)->finalize (object);
 }
 
@@ -91,6 +96,7 @@ castellan_session_init (CastellanSession *self)
   g_autofree char *uuid = g_uuid_string_random ();
 
   self->partial = g_string_new (NULL);
+  self->done = g_array_new (FALSE, FALSE, sizeof (int));
   self->cancellable = g_cancellable_new ();
   /* Letters and digits only, so that no shell treats it specially. */
   g_strdelimit (uuid, "-", 'x');
@@ -165,7 +171,29 @@ emit_output (CastellanSession *self,
   g_signal_emit (self, signals[SIGNAL_OUTPUT], 0, (int) stream, bytes);
 }
 
-/* A marker line ends one typed line: strip it, report the exit code. */
+/* Reports finished lines once the reply that ended them is read, so that
+ * stderr from the same reply comes before the line's exit code. */
+static gboolean
+report_done (gpointer data)
+{
+  CastellanSession *self = data;
+  double seconds = (self->done_at - self->started) / 1e6;
+
+  self->done_source = 0;
+  for (guint i = 0; i < self->done->len; i++)
+    {
+      if (self->pending > 0)
+        self->pending--;
+      g_signal_emit (self, signals[SIGNAL_COMMAND_DONE], 0, g_array_index (self->done, int, i), seconds);
+    }
+  g_array_set_size (self->done, 0);
+  self->started = g_get_monotonic_time ();
+  if (self->pending == 0 && self->state == CASTELLAN_SESSION_BUSY)
+    set_state (self, CASTELLAN_SESSION_READY);
+  return G_SOURCE_REMOVE;
+}
+
+/* A marker line ends one typed line: strip it, note the exit code. */
 static gboolean
 take_marker (CastellanSession *self,
              const char       *line,
@@ -175,6 +203,7 @@ take_marker (CastellanSession *self,
   const char *m = g_strstr_len (line, length, self->marker);
   g_autofree char *digits = NULL;
   gint64 code = 0;
+  int exit_code;
 
   if (m == NULL)
     return FALSE;
@@ -182,12 +211,11 @@ take_marker (CastellanSession *self,
   g_ascii_string_to_signed (digits, 10, G_MININT32, G_MAXINT32, &code, NULL);
   /* Text before the marker on the same line is output without newline. */
   emit_output (self, CASTELLAN_STREAM_STDOUT, line, m - line);
-  if (self->pending > 0)
-    self->pending--;
-  g_signal_emit (self, signals[SIGNAL_COMMAND_DONE], 0, (int) code,
-                 (g_get_monotonic_time () - self->started) / 1e6);
-  if (self->pending == 0)
-    set_state (self, CASTELLAN_SESSION_READY);
+  exit_code = (int) code;
+  g_array_append_val (self->done, exit_code);
+  self->done_at = g_get_monotonic_time ();
+  if (self->done_source == 0)
+    self->done_source = g_idle_add (report_done, self);
   return TRUE;
 }
 

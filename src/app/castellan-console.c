@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+#include <vte/vte.h>
+
+#include "castellan-console.h"
+#include "castellan-error.h"
+#include "castellan-security.h"
+
+#define SCROLLBACK_LINES 10000
+#define HISTORY_MAX 500
+/* VTE takes PCRE2 compile flags; PCRE2_CASELESS | PCRE2_MULTILINE. */
+#define SEARCH_CASELESS (0x00000008u | 0x00000400u)
+
+struct _CastellanConsole
+{
+  GtkWidget parent_instance;
+
+  /* Template widgets */
+  GtkSearchBar *search_bar;
+  GtkSearchEntry *search_entry;
+  GtkRevealer *notice_revealer;
+  GtkLabel *notice_label;
+  VteTerminal *terminal;
+  GtkSpinner *spinner;
+  GtkLabel *status_label;
+  GtkEntry *input;
+  GtkToggleButton *broadcast_toggle;
+  GtkMenuButton *security_button;
+  GtkImage *security_icon;
+  GtkLabel *security_label;
+  GtkButton *reconnect_button;
+
+  /* Owned references */
+  CastellanHost *host;
+  CastellanConnectOptions *options;
+  CastellanSession *session;
+  CastellanVerdict *verdict;
+  GPtrArray *history;
+  CastellanInterpreter interpreter;
+  int history_pos;
+};
+
+G_DEFINE_FINAL_TYPE (CastellanConsole, castellan_console, GTK_TYPE_WIDGET)
+
+enum
+{
+  SIGNAL_SECURITY_CHANGED,
+  SIGNAL_FAILED,
+  SIGNAL_LINE_ENTERED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* The terminal wants CR LF; remote output may have bare LF. */
+static void
+feed (CastellanConsole *self,
+      const char       *data,
+      gsize             length,
+      const char       *style)
+{
+  g_autoptr(GString) out = g_string_sized_new (length + 16);
+
+  if (style != NULL)
+    g_string_append (out, style);
+  for (gsize i = 0; i < length; i++)
+    {
+      if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+        g_string_append_c (out, '\r');
+      g_string_append_c (out, data[i]);
+    }
+  if (style != NULL)
+    g_string_append (out, "\033[0m");
+  vte_terminal_feed (self->terminal, out->str, out->len);
+}
+
+static void
+feed_line (CastellanConsole *self,
+           const char       *text,
+           const char       *style)
+{
+  g_autofree char *line = g_strconcat (text, "\n", NULL);
+
+  feed (self, line, strlen (line), style);
+}
+
+static void
+set_status (CastellanConsole *self,
+            const char       *text,
+            gboolean          busy)
+{
+  gtk_label_set_label (self->status_label, text);
+  gtk_spinner_set_spinning (self->spinner, busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
+}
+
+static void
+show_verdict (CastellanConsole *self)
+{
+  const CastellanVerdict *v = self->verdict;
+  const char *level = v ? castellan_verdict_level_id (castellan_verdict_get_level (v)) : NULL;
+  g_autofree char *description = v ? castellan_security_describe (v) : g_strdup (_("Not connected"));
+  GtkWidget *popover = gtk_popover_new ();
+
+  gtk_image_set_from_icon_name (self->security_icon, castellan_security_icon_name (level));
+  gtk_label_set_label (self->security_label, castellan_security_title (level));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->security_button), description);
+  castellan_security_set_accessible (GTK_WIDGET (self->security_button), _("Connection security"),
+                                     description);
+  if (v != NULL)
+    gtk_popover_set_child (GTK_POPOVER (popover), castellan_security_details (v));
+  gtk_menu_button_set_popover (self->security_button, popover);
+  g_signal_emit (self, signals[SIGNAL_SECURITY_CHANGED], 0);
+}
+
+static void
+on_output (CastellanSession *session,
+           int               stream,
+           GBytes           *bytes,
+           CastellanConsole *self)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+
+  /* stderr in red, so it reads apart from stdout at a glance. */
+  feed (self, data, len, stream == CASTELLAN_STREAM_STDERR ? "\033[31m" : NULL);
+}
+
+static void
+on_command_done (CastellanSession *session,
+                 int               exit_code,
+                 double            seconds,
+                 CastellanConsole *self)
+{
+  g_autofree char *line = g_strdup_printf (_("── exit %d · %.2f s"), exit_code, seconds);
+
+  feed_line (self, line, exit_code == 0 ? "\033[2;32m" : "\033[1;31m");
+}
+
+static void
+on_state_changed (CastellanSession *session,
+                  CastellanConsole *self)
+{
+  switch (castellan_session_get_state (session))
+    {
+    case CASTELLAN_SESSION_CONNECTING:
+      set_status (self, _("Connecting…"), TRUE);
+      break;
+    case CASTELLAN_SESSION_READY:
+      if (self->verdict == NULL)
+        {
+          self->verdict = castellan_verdict_copy (castellan_session_get_verdict (session));
+          show_verdict (self);
+          feed_line (self, _("Connected. Type a command below; Ctrl+C interrupts it."), "\033[2m");
+          gtk_widget_set_sensitive (GTK_WIDGET (self->input), TRUE);
+          castellan_console_focus_input (self);
+        }
+      set_status (self, _("Ready"), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->input), TRUE);
+      break;
+    case CASTELLAN_SESSION_BUSY:
+      set_status (self, _("Running…"), TRUE);
+      break;
+    case CASTELLAN_SESSION_CLOSED:
+    default:
+      break;
+    }
+}
+
+static void
+on_closed (CastellanSession *session,
+           const GError     *error,
+           CastellanConsole *self)
+{
+  gtk_widget_set_sensitive (GTK_WIDGET (self->input), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), TRUE);
+  if (error != NULL)
+    {
+      feed_line (self, error->message, "\033[1;31m");
+      set_status (self, _("Disconnected"), FALSE);
+      g_signal_emit (self, signals[SIGNAL_FAILED], 0, error);
+    }
+  else
+    {
+      feed_line (self, _("The remote session ended."), "\033[2m");
+      set_status (self, _("Session ended"), FALSE);
+    }
+}
+
+static void
+drop_session (CastellanConsole *self)
+{
+  if (self->session == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->session, self);
+  castellan_session_close (self->session);
+  g_clear_object (&self->session);
+}
+
+/* Connects (again): the scrollback stays, the verdict is taken anew. */
+void
+castellan_console_connect (CastellanConsole *self)
+{
+  g_autofree char *line = NULL;
+  g_autofree char *url = castellan_endpoint_to_url (self->options->endpoint);
+
+  drop_session (self);
+  g_clear_pointer (&self->verdict, castellan_verdict_free);
+  show_verdict (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->input), FALSE);
+  line = g_strdup_printf (_("Connecting to %s…"), url);
+  feed_line (self, line, "\033[2m");
+
+  self->session = castellan_session_new (self->options, self->interpreter);
+  g_signal_connect (self->session, "output", G_CALLBACK (on_output), self);
+  g_signal_connect (self->session, "command-done", G_CALLBACK (on_command_done), self);
+  g_signal_connect (self->session, "state-changed", G_CALLBACK (on_state_changed), self);
+  g_signal_connect (self->session, "closed", G_CALLBACK (on_closed), self);
+  castellan_session_open (self->session);
+}
+
+void
+castellan_console_send_line (CastellanConsole *self,
+                             const char       *line)
+{
+  CastellanSessionState state;
+
+  if (self->session == NULL)
+    return;
+  state = castellan_session_get_state (self->session);
+  if (state != CASTELLAN_SESSION_READY && state != CASTELLAN_SESSION_BUSY)
+    return;
+  feed_line (self, line, "\033[1m› ");
+  castellan_session_send_line (self->session, line);
+}
+
+static void
+on_input_activate (GtkEntry         *entry,
+                   CastellanConsole *self)
+{
+  g_autofree char *line = g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry)));
+
+  if (*line == '\0')
+    return;
+  if (self->history->len == 0 ||
+      !g_str_equal (g_ptr_array_index (self->history, self->history->len - 1), line))
+    {
+      g_ptr_array_add (self->history, g_strdup (line));
+      if (self->history->len > HISTORY_MAX)
+        g_ptr_array_remove_index (self->history, 0);
+    }
+  self->history_pos = self->history->len;
+  gtk_editable_set_text (GTK_EDITABLE (entry), "");
+  castellan_console_send_line (self, line);
+  g_signal_emit (self, signals[SIGNAL_LINE_ENTERED], 0, line);
+}
+
+static gboolean
+on_input_key (GtkEventControllerKey *controller,
+              guint                  keyval,
+              guint                  keycode,
+              GdkModifierType        state,
+              CastellanConsole      *self)
+{
+  int delta = 0;
+
+  if ((state & GDK_CONTROL_MASK) && (keyval == GDK_KEY_c || keyval == GDK_KEY_C) &&
+      !gtk_editable_get_selection_bounds (GTK_EDITABLE (self->input), NULL, NULL))
+    {
+      if (self->session != NULL)
+        castellan_session_interrupt (self->session);
+      feed_line (self, "^C", "\033[2m");
+      return TRUE;
+    }
+  if (keyval == GDK_KEY_Up)
+    delta = -1;
+  else if (keyval == GDK_KEY_Down)
+    delta = 1;
+  if (delta == 0 || self->history->len == 0)
+    return FALSE;
+  self->history_pos = CLAMP (self->history_pos + delta, 0, (int) self->history->len);
+  gtk_editable_set_text (GTK_EDITABLE (self->input),
+                         self->history_pos < (int) self->history->len
+                           ? g_ptr_array_index (self->history, self->history_pos) : "");
+  gtk_editable_set_position (GTK_EDITABLE (self->input), -1);
+  return TRUE;
+}
+
+static void
+on_search (GtkSearchEntry   *entry,
+           CastellanConsole *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
+  g_autofree char *escaped = g_regex_escape_string (text, -1);
+  g_autoptr(GError) error = NULL;
+  VteRegex *regex;
+
+  if (*text == '\0')
+    {
+      vte_terminal_search_set_regex (self->terminal, NULL, 0);
+      return;
+    }
+  regex = vte_regex_new_for_search (escaped, -1, SEARCH_CASELESS, &error);
+  if (regex == NULL)
+    return;
+  vte_terminal_search_set_regex (self->terminal, regex, 0);
+  vte_regex_unref (regex);
+  vte_terminal_search_find_previous (self->terminal);
+}
+
+static void
+on_reconnect (GtkButton        *button,
+              CastellanConsole *self)
+{
+  castellan_console_connect (self);
+}
+
+/* Colours that follow the light or dark style of the desktop. */
+static void
+update_colors (CastellanConsole *self)
+{
+  gboolean dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  GdkRGBA fg, bg;
+
+  gdk_rgba_parse (&fg, dark ? "#ffffff" : "#241f31");
+  gdk_rgba_parse (&bg, dark ? "#1e1e1e" : "#ffffff");
+  vte_terminal_set_colors (self->terminal, &fg, &bg, NULL, 0);
+}
+
+static void
+castellan_console_dispose (GObject *object)
+{
+  CastellanConsole *self = CASTELLAN_CONSOLE (object);
+
+  drop_session (self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_CONSOLE);
+  G_OBJECT_CLASS (castellan_console_parent_class)->dispose (object);
+}
+
+static void
+castellan_console_finalize (GObject *object)
+{
+  CastellanConsole *self = CASTELLAN_CONSOLE (object);
+
+  g_clear_object (&self->host);
+  castellan_connect_options_free (self->options);
+  castellan_verdict_free (self->verdict);
+  g_ptr_array_unref (self->history);
+  G_OBJECT_CLASS (castellan_console_parent_class)->finalize (object);
+}
+
+static void
+castellan_console_class_init (CastellanConsoleClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = castellan_console_dispose;
+  object_class->finalize = castellan_console_finalize;
+
+  signals[SIGNAL_SECURITY_CHANGED] = g_signal_new ("security-changed", G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                   G_TYPE_NONE, 0);
+  signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_LINE_ENTERED] = g_signal_new ("line-entered", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  g_type_ensure (VTE_TYPE_TERMINAL);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/castellan/Castellan/ui/castellan-console.ui");
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, notice_revealer);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, terminal);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, spinner);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, status_label);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, input);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, broadcast_toggle);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, security_button);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, security_icon);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, security_label);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, reconnect_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_input_activate);
+  gtk_widget_class_bind_template_callback (widget_class, on_input_key);
+  gtk_widget_class_bind_template_callback (widget_class, on_search);
+  gtk_widget_class_bind_template_callback (widget_class, on_reconnect);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
+}
+
+static void
+castellan_console_init (CastellanConsole *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (gtk_widget_get_layout_manager (GTK_WIDGET (self))),
+                                  GTK_ORIENTATION_VERTICAL);
+  self->history = g_ptr_array_new_with_free_func (g_free);
+  vte_terminal_set_scrollback_lines (self->terminal, SCROLLBACK_LINES);
+  vte_terminal_set_input_enabled (self->terminal, FALSE);
+  gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  update_colors (self);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (update_colors), self, G_CONNECT_SWAPPED);
+}
+
+CastellanConsole *
+castellan_console_new (CastellanHost                 *host,
+                       const CastellanConnectOptions *options,
+                       CastellanInterpreter           interpreter)
+{
+  CastellanConsole *self = g_object_new (CASTELLAN_TYPE_CONSOLE, NULL);
+  g_autofree char *title = NULL;
+
+  self->host = g_object_ref (host);
+  self->options = castellan_connect_options_copy (options);
+  self->interpreter = interpreter;
+  title = castellan_console_dup_title (self);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->terminal),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Remote output"), -1);
+  show_verdict (self);
+  return self;
+}
+
+CastellanHost *
+castellan_console_get_host (CastellanConsole *self)
+{
+  return self->host;
+}
+
+const CastellanVerdict *
+castellan_console_get_verdict (CastellanConsole *self)
+{
+  return self->verdict;
+}
+
+char *
+castellan_console_dup_title (CastellanConsole *self)
+{
+  return castellan_host_dup_display_name (self->host);
+}
+
+gboolean
+castellan_console_get_broadcast (CastellanConsole *self)
+{
+  return gtk_toggle_button_get_active (self->broadcast_toggle);
+}
+
+/* Broadcast on: the toggle shows on every tab that receives typing, and a
+ * tab can opt out with it. */
+void
+castellan_console_set_broadcast_active (CastellanConsole *self,
+                                        gboolean          active)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->broadcast_toggle), active);
+}
+
+void
+castellan_console_focus_input (CastellanConsole *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->input));
+}
+
+void
+castellan_console_find (CastellanConsole *self)
+{
+  gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+void
+castellan_console_note_downgrade (CastellanConsole *self,
+                                  const char       *message)
+{
+  gtk_label_set_label (self->notice_label, message);
+  gtk_revealer_set_reveal_child (self->notice_revealer, TRUE);
+  feed_line (self, message, "\033[1;33m");
+}
+
+static void
+transcript_chosen (GtkNativeDialog  *dialog,
+                   int               response,
+                   CastellanConsole *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GFileOutputStream) out = g_file_replace (file, NULL, FALSE,
+                                                          G_FILE_CREATE_PRIVATE, NULL, &error);
+
+      if (out == NULL ||
+          !vte_terminal_write_contents_sync (self->terminal, G_OUTPUT_STREAM (out),
+                                             VTE_WRITE_DEFAULT, NULL, &error) ||
+          !g_output_stream_close (G_OUTPUT_STREAM (out), NULL, &error))
+        feed_line (self, error->message, "\033[1;31m");
+    }
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+void
+castellan_console_save_transcript (CastellanConsole *self)
+{
+  GtkFileChooserNative *dialog;
+  g_autofree char *name = castellan_console_dup_title (self);
+  g_autofree char *file = g_strdup_printf ("%s.txt", name);
+
+  dialog = gtk_file_chooser_native_new (_("Save Transcript"),
+                                        GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), file);
+  g_signal_connect (dialog, "response", G_CALLBACK (transcript_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+void
+castellan_console_close (CastellanConsole *self)
+{
+  drop_session (self);
+}

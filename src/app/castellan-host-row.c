@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "castellan-host-row.h"
+#include "castellan-security.h"
+
+/* A host in the sidebar: its last security level (icon shape and words
+ * in the accessible description), name, address and group. */
+struct _CastellanHostRow
+{
+  GtkWidget parent_instance;
+
+  /* Template widgets */
+  GtkImage *level_icon;
+  GtkLabel *name_label;
+  GtkLabel *detail_label;
+  GMenuModel *host_menu;
+  GtkWidget *context_menu;
+
+  /* Owned references */
+  CastellanHost *host;
+  gulong notify_handler;
+};
+
+G_DEFINE_FINAL_TYPE (CastellanHostRow, castellan_host_row, GTK_TYPE_WIDGET)
+
+static void
+update (CastellanHostRow *self)
+{
+  CastellanHost *host = self->host;
+  g_autofree char *name = NULL;
+  g_autofree char *detail = NULL;
+  g_autofree char *description = NULL;
+  g_autofree char *encryption = NULL;
+  const char *level;
+  const char *group;
+
+  if (host == NULL)
+    return;
+  name = castellan_host_dup_display_name (host);
+  group = castellan_host_get_group (host);
+  detail = g_strdup_printf ("%s%s%s%s", castellan_host_get_address (host) ?: "",
+                            castellan_host_get_https (host) ? " · HTTPS" : "",
+                            group && *group ? " · " : "", group && *group ? group : "");
+  level = castellan_host_get_last_level (host);
+  g_object_get (host, "last-encryption", &encryption, NULL);
+  gtk_label_set_label (self->name_label, name);
+  gtk_label_set_label (self->detail_label, detail);
+  gtk_image_set_from_icon_name (self->level_icon, castellan_security_icon_name (level));
+  description = g_strdup_printf ("%s%s%s", castellan_security_title (level),
+                                 encryption ? ", " : "", encryption ? encryption : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->level_icon), description);
+  castellan_security_set_accessible (GTK_WIDGET (self), name, description);
+}
+
+void
+castellan_host_row_set_host (CastellanHostRow *self,
+                             CastellanHost    *host)
+{
+  if (self->host != NULL)
+    g_clear_signal_handler (&self->notify_handler, self->host);
+  g_set_object (&self->host, host);
+  if (host != NULL)
+    self->notify_handler = g_signal_connect_object (host, "notify", G_CALLBACK (update), self,
+                                                    G_CONNECT_SWAPPED);
+  update (self);
+}
+
+CastellanHost *
+castellan_host_row_get_host (CastellanHostRow *self)
+{
+  return self->host;
+}
+
+static void
+on_secondary_click (GtkGestureClick  *gesture,
+                    int               n_press,
+                    double            x,
+                    double            y,
+                    CastellanHostRow *self)
+{
+  GdkRectangle rect = { (int) x, (int) y, 1, 1 };
+
+  if (self->host == NULL)
+    return;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.select-host", "s",
+                              castellan_host_get_id (self->host));
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->context_menu), &rect);
+  gtk_popover_popup (GTK_POPOVER (self->context_menu));
+}
+
+static void
+castellan_host_row_dispose (GObject *object)
+{
+  CastellanHostRow *self = CASTELLAN_HOST_ROW (object);
+
+  if (self->host != NULL)
+    g_clear_signal_handler (&self->notify_handler, self->host);
+  g_clear_object (&self->host);
+  g_clear_pointer (&self->context_menu, gtk_widget_unparent);
+  gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_HOST_ROW);
+  G_OBJECT_CLASS (castellan_host_row_parent_class)->dispose (object);
+}
+
+static void
+castellan_host_row_class_init (CastellanHostRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = castellan_host_row_dispose;
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/castellan/Castellan/ui/castellan-host-row.ui");
+  gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, level_icon);
+  gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, name_label);
+  gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, detail_label);
+  gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, host_menu);
+  gtk_widget_class_bind_template_callback (widget_class, on_secondary_click);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+}
+
+static void
+castellan_host_row_init (CastellanHostRow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->context_menu = gtk_popover_menu_new_from_model (self->host_menu);
+  gtk_popover_set_has_arrow (GTK_POPOVER (self->context_menu), FALSE);
+  gtk_widget_set_parent (self->context_menu, GTK_WIDGET (self));
+}
+
+GtkWidget *
+castellan_host_row_new (void)
+{
+  return g_object_new (CASTELLAN_TYPE_HOST_ROW, NULL);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "castellan-window.h"
+
+G_BEGIN_DECLS
+
+struct _CastellanWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay *toasts;
+  GtkSearchEntry *search_entry;
+  GtkStack *sidebar_stack;
+  GtkListView *host_list;
+  GtkEntry *quick_connect;
+  GtkToggleButton *broadcast_button;
+  GtkMenuButton *ticket_button;
+  AdwTabView *tab_view;
+  GtkStack *main_stack;
+
+  /* Owned references */
+  GtkMultiSelection *selection;
+  GtkCustomFilter *filter;
+  char *search;
+  guint ticket_timer;
+
+  /* Borrowed */
+  CastellanApplication *app;
+};
+
+/* castellan-window-tools.c: the menu's tools (CSV, TrustedHosts, the
+ * Kerberos ticket). */
+void castellan_window_class_init_extras (GtkWidgetClass  *widget_class);
+void castellan_window_setup_extras      (CastellanWindow *self);
+
+G_END_DECLS
