@@ -11,6 +11,7 @@
 
 #define SCROLLBACK_LINES 10000
 #define HISTORY_MAX 500
+#define LAST_OUTPUT_MAX (16 * 1024)
 /* VTE takes PCRE2 compile flags; PCRE2_CASELESS | PCRE2_MULTILINE. */
 #define SEARCH_CASELESS (0x00000008u | 0x00000400u)
 
@@ -39,6 +40,7 @@ struct _CastellanConsole
   CastellanSession *session;
   CastellanVerdict *verdict;
   GPtrArray *history;
+  GString *last_output;     /* for screen readers: the last command's output */
   CastellanInterpreter interpreter;
   int history_pos;
 };
@@ -127,6 +129,8 @@ on_output (CastellanSession *session,
 
   /* stderr in red, so it reads apart from stdout at a glance. */
   feed (self, data, len, stream == CASTELLAN_STREAM_STDERR ? "\033[31m" : NULL);
+  if (self->last_output->len < LAST_OUTPUT_MAX)
+    g_string_append_len (self->last_output, data, MIN (len, LAST_OUTPUT_MAX - self->last_output->len));
 }
 
 static void
@@ -136,8 +140,16 @@ on_command_done (CastellanSession *session,
                  CastellanConsole *self)
 {
   g_autofree char *line = g_strdup_printf (_("── exit %d · %.2f s"), exit_code, seconds);
+  g_autofree char *status = g_strdup_printf (_("Exit %d · %.2f s"), exit_code, seconds);
+  g_autofree char *output = g_utf8_make_valid (self->last_output->str, self->last_output->len);
 
   feed_line (self, line, exit_code == 0 ? "\033[2;32m" : "\033[1;31m");
+  /* The status says how the command ended; its description carries the
+   * output, so that a screen reader can read both. */
+  gtk_label_set_label (self->status_label, status);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->status_label),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, output, -1);
+  g_string_truncate (self->last_output, 0);
 }
 
 static void
@@ -150,16 +162,19 @@ on_state_changed (CastellanSession *session,
       set_status (self, _("Connecting…"), TRUE);
       break;
     case CASTELLAN_SESSION_READY:
-      if (self->verdict == NULL)
-        {
-          self->verdict = castellan_verdict_copy (castellan_session_get_verdict (session));
-          show_verdict (self);
-          feed_line (self, _("Connected. Type a command below; Ctrl+C interrupts it."), "\033[2m");
-          gtk_widget_set_sensitive (GTK_WIDGET (self->input), TRUE);
-          castellan_console_focus_input (self);
-        }
-      set_status (self, _("Ready"), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->input), TRUE);
+      if (self->verdict != NULL)
+        {
+          /* The status keeps the last command's exit code. */
+          gtk_spinner_set_spinning (self->spinner, FALSE);
+          gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
+          break;
+        }
+      self->verdict = castellan_verdict_copy (castellan_session_get_verdict (session));
+      show_verdict (self);
+      feed_line (self, _("Connected. Type a command below; Ctrl+C interrupts it."), "\033[2m");
+      castellan_console_focus_input (self);
+      set_status (self, _("Ready"), FALSE);
       break;
     case CASTELLAN_SESSION_BUSY:
       set_status (self, _("Running…"), TRUE);
@@ -350,6 +365,7 @@ castellan_console_finalize (GObject *object)
   castellan_connect_options_free (self->options);
   castellan_verdict_free (self->verdict);
   g_ptr_array_unref (self->history);
+  g_string_free (self->last_output, TRUE);
   G_OBJECT_CLASS (castellan_console_parent_class)->finalize (object);
 }
 
@@ -401,6 +417,7 @@ castellan_console_init (CastellanConsole *self)
   gtk_orientable_set_orientation (GTK_ORIENTABLE (gtk_widget_get_layout_manager (GTK_WIDGET (self))),
                                   GTK_ORIENTATION_VERTICAL);
   self->history = g_ptr_array_new_with_free_func (g_free);
+  self->last_output = g_string_new (NULL);
   vte_terminal_set_scrollback_lines (self->terminal, SCROLLBACK_LINES);
   vte_terminal_set_input_enabled (self->terminal, FALSE);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));

@@ -7,6 +7,7 @@
 #include "castellan-error.h"
 #include "castellan-host-editor.h"
 #include "castellan-host-row.h"
+#include "castellan-policy.h"
 #include "castellan-secrets.h"
 #include "castellan-security.h"
 #include "castellan-trust-dialogs.h"
@@ -476,18 +477,33 @@ password_looked_up (GObject      *source,
   password_prompt_free (p);
 }
 
-/* Opens a console tab; a host with a user name needs its password, from
- * the keyring or asked for; without one, the Kerberos ticket is used. */
+static void show_refusal (CastellanWindow *self, CastellanHost *host, AdwTabPage *page,
+                          const GError *error);
+
+/* Opens a console tab. The policy goes first: a refused host is refused
+ * before anyone is asked for a password. A host with a user name needs its
+ * password, from the keyring or asked for; without one, the Kerberos
+ * ticket is used. */
 void
 castellan_window_open_console (CastellanWindow *self,
                                CastellanHost   *host)
 {
   CastellanConnectOptions *options = options_for (self, host);
   const char *user = castellan_host_get_user (host);
+  CastellanPolicyDecision decision;
+  g_autoptr(GError) refusal = NULL;
   PasswordPrompt *p;
 
   if (options == NULL)
     return;
+  if (!castellan_policy_decide (options->endpoint, options->auth, options->trusted_hosts,
+                                options->allow_unencrypted, &decision, &refusal))
+    {
+      show_refusal (self, host, NULL, refusal);
+      castellan_connect_options_free (options);
+      return;
+    }
+  castellan_policy_decision_clear (&decision);
   if (user == NULL || *user == '\0')
     {
       start_console (self, host, options);
@@ -555,21 +571,28 @@ refusal_answered (const char *response,
 }
 
 static void
+show_refusal (CastellanWindow *self,
+              CastellanHost   *host,
+              AdwTabPage      *page,
+              const GError    *error)
+{
+  Refusal *r = g_new0 (Refusal, 1);
+  g_autofree char *name = castellan_host_dup_display_name (host);
+
+  r->self = g_object_ref (self);
+  r->host = g_object_ref (host);
+  r->page = page;
+  castellan_trust_refused (GTK_WINDOW (self), name, error->message, refusal_answered, r);
+}
+
+static void
 on_console_failed (CastellanConsole *console,
                    const GError     *error,
                    CastellanWindow  *self)
 {
-  Refusal *r;
-  g_autofree char *name = NULL;
-
-  if (!g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED))
-    return;
-  r = g_new0 (Refusal, 1);
-  r->self = g_object_ref (self);
-  r->host = g_object_ref (castellan_console_get_host (console));
-  r->page = adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console));
-  name = castellan_host_dup_display_name (r->host);
-  castellan_trust_refused (GTK_WINDOW (self), name, error->message, refusal_answered, r);
+  if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED))
+    show_refusal (self, castellan_console_get_host (console),
+                  adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console)), error);
 }
 
 static void

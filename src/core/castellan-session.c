@@ -215,7 +215,8 @@ take_marker (CastellanSession *self,
   g_array_append_val (self->done, exit_code);
   self->done_at = g_get_monotonic_time ();
   if (self->done_source == 0)
-    self->done_source = g_idle_add (report_done, self);
+    /* Default priority: an idle one can starve behind redraws. */
+    self->done_source = g_idle_add_full (G_PRIORITY_DEFAULT, report_done, self, NULL);
   return TRUE;
 }
 
