@@ -34,5 +34,11 @@ struct _CastellanWindow
  * Kerberos ticket). */
 void castellan_window_class_init_extras (GtkWidgetClass  *widget_class);
 void castellan_window_setup_extras      (CastellanWindow *self);
+void castellan_window_teardown_extras   (CastellanWindow *self);
+
+/* castellan-window.c */
+GPtrArray               *castellan_window_selected_hosts (CastellanWindow *self);
+CastellanConnectOptions *castellan_window_options_for    (CastellanWindow *self,
+                                                          CastellanHost   *host);
 
 G_END_DECLS

@@ -3,6 +3,9 @@
 
 #include <glib/gi18n.h>
 
+#include "castellan-results.h"
+#include "castellan-secrets.h"
+#include "castellan-ticket.h"
 #include "castellan-trusted-hosts-window.h"
 #include "castellan-window-private.h"
 
@@ -89,9 +92,295 @@ trusted_hosts_action (GtkWidget  *widget,
   gtk_window_present (window);
 }
 
+/* ---- the Kerberos ticket ------------------------------------------------------ */
+
+#define TICKET_WARNING_SECONDS (15 * 60)
+
+static void refresh_ticket (CastellanWindow *self);
+
+typedef struct
+{
+  CastellanWindow *self;
+  GtkEntry *principal;
+  GtkPasswordEntry *password;
+} SignInDialog;
+
+static void
+signed_in (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(CastellanWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!castellan_ticket_sign_in_finish (result, &error))
+    castellan_window_toast (self, error->message);
+  refresh_ticket (self);
+}
+
+static void
+sign_in_answered (AdwMessageDialog *dialog,
+                  const char       *response,
+                  SignInDialog     *d)
+{
+  if (g_str_equal (response, "sign-in"))
+    castellan_ticket_sign_in_async (gtk_editable_get_text (GTK_EDITABLE (d->principal)),
+                                    gtk_editable_get_text (GTK_EDITABLE (d->password)),
+                                    NULL, signed_in, g_object_ref (d->self));
+  gtk_editable_set_text (GTK_EDITABLE (d->password), "");
+  g_free (d);
+}
+
+static void
+on_sign_in (GtkButton       *button,
+            CastellanWindow *self)
+{
+  g_autoptr(CastellanTicket) ticket = castellan_ticket_read (NULL);
+  SignInDialog *d = g_new0 (SignInDialog, 1);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Kerberos Sign-in"),
+                                              _("Get a Kerberos ticket, so that hosts in your realm can be reached by name without a password, and prove themselves."));
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+
+  gtk_menu_button_popdown (self->ticket_button);
+  d->self = self;
+  d->principal = GTK_ENTRY (gtk_entry_new ());
+  gtk_entry_set_placeholder_text (d->principal, _("user@REALM"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (d->principal), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Principal"), -1);
+  if (ticket != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (d->principal), ticket->principal);
+  d->password = GTK_PASSWORD_ENTRY (gtk_password_entry_new ());
+  g_object_set (d->password, "activates-default", TRUE, NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (d->password), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (d->principal));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (d->password));
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "sign-in", _("_Sign In"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "sign-in", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "sign-in");
+  g_signal_connect (dialog, "response", G_CALLBACK (sign_in_answered), d);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static char *
+describe_left (gint64 seconds)
+{
+  if (seconds <= 0)
+    return g_strdup (_("expired"));
+  if (seconds < 3600)
+    return g_strdup_printf (ngettext ("%d minute left", "%d minutes left", (int) (seconds / 60)), (int) (seconds / 60));
+  return g_strdup_printf (ngettext ("%d hour left", "%d hours left", (int) (seconds / 3600)), (int) (seconds / 3600));
+}
+
+static void
+refresh_ticket (CastellanWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CastellanTicket) ticket = castellan_ticket_read (&error);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *popover = gtk_popover_new ();
+  GtkWidget *sign_in = gtk_button_new_with_mnemonic (_("_Sign In…"));
+  g_autofree char *text = NULL;
+  g_autofree char *left = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GtkWidget *label;
+
+  if (ticket == NULL)
+    text = g_strdup (error->message);
+  else
+    {
+      g_autoptr(GDateTime) until = g_date_time_new_from_unix_local (ticket->expires);
+      g_autofree char *when = g_date_time_format (until, "%x %X");
+
+      left = describe_left (ticket->expires - now);
+      text = g_strdup_printf (_("Signed in as %s, valid until %s (%s)"), ticket->principal, when, left);
+      if (ticket->expires - now < TICKET_WARNING_SECONDS && ticket->expires > now &&
+          ticket->expires != (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (self), "warned")))
+        {
+          g_autofree char *warn = g_strdup_printf (_("Your Kerberos ticket expires soon (%s): sign in again to keep working."), left);
+
+          g_object_set_data (G_OBJECT (self), "warned", GSIZE_TO_POINTER ((gsize) ticket->expires));
+          castellan_window_toast (self, warn);
+        }
+    }
+  label = gtk_label_new (text);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 40);
+  gtk_box_append (GTK_BOX (box), label);
+  g_signal_connect (sign_in, "clicked", G_CALLBACK (on_sign_in), self);
+  gtk_box_append (GTK_BOX (box), sign_in);
+  gtk_popover_set_child (GTK_POPOVER (popover), box);
+  gtk_menu_button_set_popover (self->ticket_button, popover);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->ticket_button), text);
+  gtk_menu_button_set_icon_name (self->ticket_button,
+                                 ticket == NULL || ticket->expires <= now ? "dialog-password-symbolic"
+                                 : ticket->expires - now < TICKET_WARNING_SECONDS ? "dialog-warning-symbolic"
+                                 : "channel-secure-symbolic");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->ticket_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Kerberos ticket"),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
+}
+
+static gboolean
+ticket_tick (gpointer data)
+{
+  refresh_ticket (CASTELLAN_WINDOW (data));
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- one command on the selected hosts ---------------------------------------- */
+
+typedef struct
+{
+  CastellanWindow *self;
+  GPtrArray *hosts;
+  GPtrArray *options;
+  char *command;
+  guint waiting;
+} FanoutStart;
+
+static void
+fanout_start_free (FanoutStart *f)
+{
+  g_object_unref (f->self);
+  g_ptr_array_unref (f->hosts);
+  g_ptr_array_unref (f->options);
+  g_free (f->command);
+  g_free (f);
+}
+
+static void
+on_open_consoles (CastellanResults *results,
+                  GPtrArray        *hosts,
+                  CastellanWindow  *self)
+{
+  for (guint i = 0; i < hosts->len; i++)
+    castellan_window_open_console (self, g_ptr_array_index (hosts, i));
+}
+
+static void
+start_results (FanoutStart *f)
+{
+  CastellanResults *results = castellan_results_new (f->hosts, f->options, f->command);
+  AdwTabPage *page = adw_tab_view_append (f->self->tab_view, GTK_WIDGET (results));
+  g_autofree char *title = g_strdup_printf (_("%s on %u hosts"), f->command, f->hosts->len);
+
+  adw_tab_page_set_title (page, title);
+  adw_tab_view_set_selected_page (f->self->tab_view, page);
+  g_signal_connect_object (results, "open-consoles", G_CALLBACK (on_open_consoles), f->self, 0);
+  fanout_start_free (f);
+}
+
+typedef struct
+{
+  FanoutStart *fanout;
+  CastellanConnectOptions *options;
+} Lookup;
+
+static void
+lookup_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Lookup *l = user_data;
+  char *password = castellan_secrets_lookup_finish (result, NULL);
+
+  castellan_connect_options_set_password (l->options, password ? password : "");
+  castellan_secrets_wipe (password);
+  if (--l->fanout->waiting == 0)
+    start_results (l->fanout);
+  g_free (l);
+}
+
+static void
+run_answered (AdwMessageDialog *dialog,
+              const char       *response,
+              FanoutStart      *f)
+{
+  GtkEditable *entry = GTK_EDITABLE (adw_message_dialog_get_extra_child (dialog));
+  g_autofree char *command = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+
+  if (!g_str_equal (response, "run") || *command == '\0')
+    {
+      fanout_start_free (f);
+      return;
+    }
+  f->command = g_steal_pointer (&command);
+  f->waiting = 1;
+  for (guint i = 0; i < f->hosts->len;)
+    {
+      CastellanHost *host = g_ptr_array_index (f->hosts, i);
+      CastellanConnectOptions *options = castellan_window_options_for (f->self, host);
+      const char *user = castellan_host_get_user (host);
+
+      if (options == NULL)
+        {
+          /* Its settings are wrong; the toast said why. */
+          g_ptr_array_remove_index (f->hosts, i);
+          continue;
+        }
+      i++;
+      g_ptr_array_add (f->options, options);
+      if (user != NULL && *user != '\0')
+        {
+          Lookup *l = g_new0 (Lookup, 1);
+
+          l->fanout = f;
+          l->options = options;
+          f->waiting++;
+          castellan_secrets_lookup_async (castellan_host_get_id (host), user, NULL, lookup_done, l);
+        }
+    }
+  if (--f->waiting == 0)
+    {
+      if (f->hosts->len > 0)
+        start_results (f);
+      else
+        fanout_start_free (f);
+    }
+}
+
+static void
+run_on_selected_action (GtkWidget  *widget,
+                        const char *action,
+                        GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  g_autoptr(GPtrArray) hosts = castellan_window_selected_hosts (self);
+  FanoutStart *f;
+  GtkWidget *dialog;
+  GtkWidget *entry;
+  g_autofree char *body = NULL;
+
+  if (hosts->len == 0)
+    {
+      castellan_window_toast (self, _("Select the hosts first (Ctrl+click or Shift+click in the list)."));
+      return;
+    }
+  f = g_new0 (FanoutStart, 1);
+  f->self = g_object_ref (self);
+  f->hosts = g_ptr_array_ref (hosts);
+  f->options = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_connect_options_free);
+  body = g_strdup_printf (ngettext ("The command runs on %u host, 32 at a time at most; each keeps its own security verdict.",
+                                    "The command runs on %u hosts, 32 at a time at most; each keeps its own security verdict.",
+                                    hosts->len), hosts->len);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Run on Selected Hosts"), body);
+  entry = gtk_entry_new ();
+  gtk_entry_set_placeholder_text (GTK_ENTRY (entry), _("Command, for example: hostname"));
+  g_object_set (entry, "activates-default", TRUE, NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Command to run"), -1);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "run", _("_Run"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "run", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "run");
+  g_signal_connect (dialog, "response", G_CALLBACK (run_answered), f);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (entry);
+}
+
 void
 castellan_window_class_init_extras (GtkWidgetClass *widget_class)
 {
+  gtk_widget_class_install_action (widget_class, "win.run-on-selected", NULL, run_on_selected_action);
   gtk_widget_class_install_action (widget_class, "win.import-csv", NULL, csv_action);
   gtk_widget_class_install_action (widget_class, "win.export-csv", NULL, csv_action);
   gtk_widget_class_install_action (widget_class, "win.trusted-hosts", NULL, trusted_hosts_action);
@@ -100,4 +389,12 @@ castellan_window_class_init_extras (GtkWidgetClass *widget_class)
 void
 castellan_window_setup_extras (CastellanWindow *self)
 {
+  refresh_ticket (self);
+  self->ticket_timer = g_timeout_add_seconds (60, ticket_tick, self);
+}
+
+void
+castellan_window_teardown_extras (CastellanWindow *self)
+{
+  g_clear_handle_id (&self->ticket_timer, g_source_remove);
 }

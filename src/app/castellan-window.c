@@ -111,8 +111,8 @@ unbind_row (GtkSignalListItemFactory *factory,
 
 /* The hosts the menu and the keyboard act on: the selection, or the host
  * whose context menu is open. */
-static GPtrArray *
-selected_hosts (CastellanWindow *self)
+GPtrArray *
+castellan_window_selected_hosts (CastellanWindow *self)
 {
   GPtrArray *hosts = g_ptr_array_new_with_free_func (g_object_unref);
   GListModel *model = G_LIST_MODEL (self->selection);
@@ -130,7 +130,7 @@ selected_hosts (CastellanWindow *self)
 static CastellanHost *
 selected_host (CastellanWindow *self)
 {
-  g_autoptr(GPtrArray) hosts = selected_hosts (self);
+  g_autoptr(GPtrArray) hosts = castellan_window_selected_hosts (self);
 
   return hosts->len > 0 ? g_object_ref (g_ptr_array_index (hosts, 0)) : NULL;
 }
@@ -249,7 +249,7 @@ delete_selected_action (GtkWidget  *widget,
                         GVariant   *param)
 {
   CastellanWindow *self = CASTELLAN_WINDOW (widget);
-  GPtrArray *hosts = selected_hosts (self);
+  GPtrArray *hosts = castellan_window_selected_hosts (self);
   g_autofree char *heading = NULL;
   GtkWidget *dialog;
 
@@ -278,6 +278,7 @@ delete_selected_action (GtkWidget  *widget,
 /* ---- consoles ---------------------------------------------------------------- */
 
 static void on_console_failed (CastellanConsole *console, const GError *error, CastellanWindow *self);
+static CastellanConsole *console_at (CastellanWindow *self, AdwTabPage *page);
 
 static void
 on_console_security (CastellanConsole *console,
@@ -330,9 +331,9 @@ on_line_entered (CastellanConsole *console,
   n = adw_tab_view_get_n_pages (self->tab_view);
   for (guint i = 0; i < n; i++)
     {
-      CastellanConsole *other = CASTELLAN_CONSOLE (adw_tab_page_get_child (adw_tab_view_get_nth_page (self->tab_view, i)));
+      CastellanConsole *other = console_at (self, adw_tab_view_get_nth_page (self->tab_view, i));
 
-      if (other != console && castellan_console_get_broadcast (other))
+      if (other != NULL && other != console && castellan_console_get_broadcast (other))
         castellan_console_send_line (other, line);
     }
 }
@@ -358,9 +359,9 @@ start_console (CastellanWindow               *self,
   castellan_console_focus_input (console);
 }
 
-static CastellanConnectOptions *
-options_for (CastellanWindow *self,
-             CastellanHost   *host)
+CastellanConnectOptions *
+castellan_window_options_for (CastellanWindow *self,
+                              CastellanHost   *host)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = castellan_trusted_hosts_default_path ();
@@ -488,7 +489,7 @@ void
 castellan_window_open_console (CastellanWindow *self,
                                CastellanHost   *host)
 {
-  CastellanConnectOptions *options = options_for (self, host);
+  CastellanConnectOptions *options = castellan_window_options_for (self, host);
   const char *user = castellan_host_get_user (host);
   CastellanPolicyDecision decision;
   g_autoptr(GError) refusal = NULL;
@@ -610,7 +611,7 @@ connect_selected_action (GtkWidget  *widget,
                          GVariant   *param)
 {
   CastellanWindow *self = CASTELLAN_WINDOW (widget);
-  g_autoptr(GPtrArray) hosts = selected_hosts (self);
+  g_autoptr(GPtrArray) hosts = castellan_window_selected_hosts (self);
 
   for (guint i = 0; i < hosts->len; i++)
     castellan_window_open_console (self, g_ptr_array_index (hosts, i));
@@ -661,12 +662,20 @@ quick_connect_action (GtkWidget  *widget,
 
 /* ---- tabs ------------------------------------------------------------------------ */
 
+/* The console in tab n, or NULL for another kind of tab (results). */
+static CastellanConsole *
+console_at (CastellanWindow *self,
+            AdwTabPage      *page)
+{
+  GtkWidget *child = page ? adw_tab_page_get_child (page) : NULL;
+
+  return child && CASTELLAN_IS_CONSOLE (child) ? CASTELLAN_CONSOLE (child) : NULL;
+}
+
 static CastellanConsole *
 current_console (CastellanWindow *self)
 {
-  AdwTabPage *page = adw_tab_view_get_selected_page (self->tab_view);
-
-  return page ? CASTELLAN_CONSOLE (adw_tab_page_get_child (page)) : NULL;
+  return console_at (self, adw_tab_view_get_selected_page (self->tab_view));
 }
 
 static void
@@ -681,7 +690,10 @@ static gboolean
 on_close_page (CastellanWindow *self,
                AdwTabPage      *page)
 {
-  castellan_console_close (CASTELLAN_CONSOLE (adw_tab_page_get_child (page)));
+  CastellanConsole *console = console_at (self, page);
+
+  if (console != NULL)
+    castellan_console_close (console);
   adw_tab_view_close_page_finish (self->tab_view, page, TRUE);
   return GDK_EVENT_STOP;
 }
@@ -702,9 +714,12 @@ on_broadcast_toggled (CastellanWindow *self,
   guint n = adw_tab_view_get_n_pages (self->tab_view);
 
   for (guint i = 0; i < n; i++)
-    castellan_console_set_broadcast_active (
-      CASTELLAN_CONSOLE (adw_tab_page_get_child (adw_tab_view_get_nth_page (self->tab_view, i))),
-      gtk_toggle_button_get_active (button));
+    {
+      CastellanConsole *console = console_at (self, adw_tab_view_get_nth_page (self->tab_view, i));
+
+      if (console != NULL)
+        castellan_console_set_broadcast_active (console, gtk_toggle_button_get_active (button));
+    }
 }
 
 static void
@@ -735,6 +750,7 @@ castellan_window_dispose (GObject *object)
 {
   CastellanWindow *self = CASTELLAN_WINDOW (object);
 
+  castellan_window_teardown_extras (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_WINDOW);
   g_clear_object (&self->selection);
   G_OBJECT_CLASS (castellan_window_parent_class)->dispose (object);

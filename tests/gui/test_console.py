@@ -302,6 +302,22 @@ def run_scenario(app, lab, home, inventory_path):
     check(True, "the password remembered in the keyring is used without a prompt")
     gs.screenshot(os.path.join(SHOTS, "main-window.png"))
 
+    # 8. One command on several hosts: select both lab hosts, run, read.
+    click_at(app.named("Lab by address (NTLM)"))
+    subprocess.run(["xdotool", "keydown", "ctrl"], check=True, timeout=30)
+    click_at(app.named("Lab by name (Kerberos)"))
+    subprocess.run(["xdotool", "keyup", "ctrl"], check=True, timeout=30)
+    key("ctrl+shift+Return")
+    app.named("Command to run", "the command prompt for several hosts")
+    type_text("echo fan-%USERNAME%")
+    key("Return")
+    for name, level in (("Lab by name (Kerberos)", "Verified and encrypted"),
+                        ("Lab by address (NTLM)", "Server not verified")):
+        app.find(lambda w: (w.get_description() or "").startswith(f"{name}: Exit 0")
+                 and level in (w.get_description() or ""), f"the result of {name}")
+    check(True, "a command ran on two hosts at once, each with its own verdict and exit code")
+    gs.screenshot(os.path.join(SHOTS, "several-hosts.png"))
+
 
 if __name__ == "__main__":
     sys.exit(main())

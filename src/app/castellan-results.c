@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "castellan-fanout.h"
+#include "castellan-host.h"
+#include "castellan-results.h"
+#include "castellan-security.h"
+
+#define OUTPUT_MAX (256 * 1024)
+
+typedef struct
+{
+  AdwExpanderRow *row;
+  GtkImage *icon;
+  GtkLabel *output_label;
+  GString *output;
+} HostView;
+
+struct _CastellanResults
+{
+  GtkWidget parent_instance;
+
+  GtkWidget *box;
+  GtkLabel *summary;
+  GPtrArray *hosts;
+  GPtrArray *oneshots;
+  HostView *views;
+  GCancellable *cancellable;
+  guint done;
+  guint failed;
+};
+
+G_DEFINE_FINAL_TYPE (CastellanResults, castellan_results, GTK_TYPE_WIDGET)
+
+enum { SIGNAL_OPEN_CONSOLES, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+on_output (guint            index,
+           CastellanStream  stream,
+           const guint8    *data,
+           gsize            length,
+           gpointer         user_data)
+{
+  CastellanResults *self = user_data;
+  HostView *v = &self->views[index];
+
+  if (v->output->len < OUTPUT_MAX)
+    g_string_append_len (v->output, (const char *) data, MIN (length, OUTPUT_MAX - v->output->len));
+}
+
+static void
+on_host_done (guint             index,
+              CastellanOneshot *oneshot,
+              int               exit_code,
+              const GError     *error,
+              gpointer          user_data)
+{
+  CastellanResults *self = user_data;
+  HostView *v = &self->views[index];
+  const CastellanVerdict *verdict = castellan_oneshot_get_verdict (oneshot);
+  g_autofree char *subtitle = NULL;
+  g_autofree char *description = NULL;
+  g_autofree char *text = g_utf8_make_valid (v->output->str, v->output->len);
+  g_autofree char *summary = NULL;
+
+  self->done++;
+  if (error != NULL)
+    {
+      self->failed++;
+      subtitle = g_strdup (error->message);
+      gtk_image_set_from_icon_name (v->icon, "dialog-error-symbolic");
+    }
+  else
+    {
+      g_autofree char *security = castellan_security_describe (verdict);
+
+      subtitle = g_strdup_printf (_("Exit %d · %s"), exit_code, security);
+      gtk_image_set_from_icon_name (v->icon, castellan_security_icon_name (
+        castellan_verdict_level_id (castellan_verdict_get_level (verdict))));
+    }
+  adw_expander_row_set_subtitle (v->row, subtitle);
+  description = g_strdup_printf ("%s: %s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (v->row)), subtitle);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (v->row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  description, -1);
+  gtk_label_set_label (v->output_label, *text ? text : _("(no output)"));
+  summary = g_strdup_printf (_("%u of %u hosts done, %u failed"), self->done, self->hosts->len, self->failed);
+  gtk_label_set_label (self->summary, summary);
+}
+
+static void
+fanout_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(CastellanResults) self = user_data;
+
+  castellan_fanout_run_finish (result, NULL);
+}
+
+static void
+on_open_consoles (GtkButton        *button,
+                  CastellanResults *self)
+{
+  g_signal_emit (self, signals[SIGNAL_OPEN_CONSOLES], 0, self->hosts);
+}
+
+static void
+castellan_results_dispose (GObject *object)
+{
+  CastellanResults *self = CASTELLAN_RESULTS (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_pointer (&self->box, gtk_widget_unparent);
+  G_OBJECT_CLASS (castellan_results_parent_class)->dispose (object);
+}
+
+static void
+castellan_results_finalize (GObject *object)
+{
+  CastellanResults *self = CASTELLAN_RESULTS (object);
+
+  for (guint i = 0; self->hosts && i < self->hosts->len; i++)
+    g_string_free (self->views[i].output, TRUE);
+  g_free (self->views);
+  g_clear_pointer (&self->hosts, g_ptr_array_unref);
+  g_clear_pointer (&self->oneshots, g_ptr_array_unref);
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (castellan_results_parent_class)->finalize (object);
+}
+
+static void
+castellan_results_class_init (CastellanResultsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = castellan_results_dispose;
+  G_OBJECT_CLASS (klass)->finalize = castellan_results_finalize;
+  gtk_widget_class_set_layout_manager_type (GTK_WIDGET_CLASS (klass), GTK_TYPE_BIN_LAYOUT);
+  signals[SIGNAL_OPEN_CONSOLES] = g_signal_new ("open-consoles", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
+}
+
+static void
+castellan_results_init (CastellanResults *self)
+{
+  self->cancellable = g_cancellable_new ();
+}
+
+/**
+ * castellan_results_new:
+ * @hosts: (element-type CastellanHost)
+ * @options: (element-type CastellanConnectOptions): one per host, with
+ *   credentials
+ */
+CastellanResults *
+castellan_results_new (GPtrArray  *hosts,
+                       GPtrArray  *options,
+                       const char *command)
+{
+  CastellanResults *self = g_object_new (CASTELLAN_TYPE_RESULTS, NULL);
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *page = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *title = gtk_label_new (command);
+  GtkWidget *open = gtk_button_new_with_mnemonic (_("_Open Consoles for All"));
+  GtkWidget *list = gtk_list_box_new ();
+  g_auto(GStrv) words = g_strsplit (command, " ", 2);
+  const char *args[] = { words[1], NULL };
+
+  self->hosts = g_ptr_array_ref (hosts);
+  self->views = g_new0 (HostView, hosts->len);
+  self->oneshots = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_oneshot_free);
+
+  gtk_widget_set_margin_start (page, 18);
+  gtk_widget_set_margin_end (page, 18);
+  gtk_widget_set_margin_top (page, 18);
+  gtk_widget_set_margin_bottom (page, 18);
+  gtk_widget_add_css_class (title, "title-3");
+  gtk_widget_add_css_class (title, "monospace");
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_widget_set_hexpand (title, TRUE);
+  g_signal_connect (open, "clicked", G_CALLBACK (on_open_consoles), self);
+  gtk_box_append (GTK_BOX (header), title);
+  gtk_box_append (GTK_BOX (header), open);
+  gtk_box_append (GTK_BOX (page), header);
+  self->summary = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (self->summary, 0);
+  gtk_widget_add_css_class (GTK_WIDGET (self->summary), "dim-label");
+  gtk_box_append (GTK_BOX (page), GTK_WIDGET (self->summary));
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+  gtk_box_append (GTK_BOX (page), list);
+
+  for (guint i = 0; i < hosts->len; i++)
+    {
+      CastellanHost *host = g_ptr_array_index (hosts, i);
+      HostView *v = &self->views[i];
+      g_autofree char *name = castellan_host_dup_display_name (host);
+      GtkWidget *output = gtk_label_new (_("Running…"));
+
+      v->output = g_string_new (NULL);
+      v->row = ADW_EXPANDER_ROW (adw_expander_row_new ());
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (v->row), name);
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (v->row), FALSE);
+      adw_expander_row_set_subtitle (v->row, _("Waiting…"));
+      v->icon = GTK_IMAGE (gtk_image_new_from_icon_name ("content-loading-symbolic"));
+      adw_expander_row_add_prefix (v->row, GTK_WIDGET (v->icon));
+      v->output_label = GTK_LABEL (output);
+      gtk_label_set_selectable (v->output_label, TRUE);
+      gtk_label_set_wrap (v->output_label, TRUE);
+      gtk_label_set_wrap_mode (v->output_label, PANGO_WRAP_WORD_CHAR);
+      gtk_label_set_xalign (v->output_label, 0);
+      gtk_widget_add_css_class (output, "monospace");
+      gtk_widget_set_margin_start (output, 12);
+      gtk_widget_set_margin_end (output, 12);
+      gtk_widget_set_margin_top (output, 6);
+      gtk_widget_set_margin_bottom (output, 6);
+      adw_expander_row_add_row (v->row, output);
+      gtk_list_box_append (GTK_LIST_BOX (list), GTK_WIDGET (v->row));
+      g_ptr_array_add (self->oneshots,
+                       castellan_oneshot_new (g_ptr_array_index (options, i), NULL, words[0],
+                                              words[1] ? args : NULL));
+    }
+
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), page);
+  self->box = scroller;
+  gtk_widget_set_parent (scroller, GTK_WIDGET (self));
+  castellan_fanout_run_async (self->oneshots, CASTELLAN_DEFAULT_THROTTLE, on_output, on_host_done,
+                              self, self->cancellable, fanout_done, g_object_ref (self));
+  return self;
+}
