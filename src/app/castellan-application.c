@@ -14,6 +14,7 @@ struct _CastellanApplication
 
   CastellanInventory *inventory;
   GError *load_error;
+  GSettings *settings;
 };
 
 G_DEFINE_FINAL_TYPE (CastellanApplication, castellan_application, ADW_TYPE_APPLICATION)
@@ -22,6 +23,14 @@ CastellanInventory *
 castellan_application_get_inventory (CastellanApplication *self)
 {
   return self->inventory;
+}
+
+/* NULL when the schema is not installed (a binary run by hand): then the
+ * defaults apply. */
+GSettings *
+castellan_application_get_settings (CastellanApplication *self)
+{
+  return self->settings;
 }
 
 const GError *
@@ -103,7 +112,8 @@ castellan_application_startup (GApplication *app)
     { "win.previous-tab", { "<Control>Page_Up", NULL } },
     { "win.find", { "<Control>f", NULL } },
     { "win.save-transcript", { "<Control><Shift>s", NULL } },
-    { "win.trusted-hosts", { "<Control>comma", NULL } },
+    { "win.trusted-hosts", { "<Control><Shift>t", NULL } },
+    { "win.preferences", { "<Control>comma", NULL } },
     { "win.show-help-overlay", { "<Control>question", NULL } },
   };
 
@@ -113,6 +123,13 @@ castellan_application_startup (GApplication *app)
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
 
+  {
+    GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+    g_autoptr(GSettingsSchema) schema = source ? g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE) : NULL;
+
+    if (schema != NULL)
+      self->settings = g_settings_new (APPLICATION_ID);
+  }
   self->inventory = castellan_inventory_new (NULL);
   castellan_inventory_load (self->inventory, &self->load_error);
 }
@@ -123,6 +140,7 @@ castellan_application_finalize (GObject *object)
   CastellanApplication *self = CASTELLAN_APPLICATION (object);
 
   g_clear_object (&self->inventory);
+  g_clear_object (&self->settings);
   g_clear_error (&self->load_error);
   G_OBJECT_CLASS (castellan_application_parent_class)->finalize (object);
 }

@@ -16,5 +16,6 @@ CastellanInventory   *castellan_application_get_inventory  (CastellanApplication
 void                  castellan_application_save_inventory (CastellanApplication *self,
                                                             GtkWindow            *parent);
 const GError         *castellan_application_get_load_error (CastellanApplication *self);
+GSettings            *castellan_application_get_settings   (CastellanApplication *self);
 
 G_END_DECLS

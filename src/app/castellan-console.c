@@ -536,6 +536,30 @@ castellan_console_save_transcript (CastellanConsole *self)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
+static void
+on_font_changed (GSettings        *settings,
+                 const char       *key,
+                 CastellanConsole *self)
+{
+  g_autofree char *font = g_settings_get_string (settings, "font");
+  PangoFontDescription *desc = pango_font_description_from_string (font);
+
+  vte_terminal_set_font (self->terminal, desc);
+  pango_font_description_free (desc);
+}
+
+/* Scrollback and font follow the preferences, live. */
+void
+castellan_console_bind_settings (CastellanConsole *self,
+                                 GSettings        *settings)
+{
+  if (settings == NULL)
+    return;
+  g_settings_bind (settings, "scrollback-lines", self->terminal, "scrollback-lines", G_SETTINGS_BIND_GET);
+  on_font_changed (settings, "font", self);
+  g_signal_connect_object (settings, "changed::font", G_CALLBACK (on_font_changed), self, 0);
+}
+
 void
 castellan_console_close (CastellanConsole *self)
 {

@@ -6,6 +6,7 @@
 #include "castellan-host-editor.h"
 
 static const char *auth_ids[] = { "negotiate", "kerberos", "ntlm", "basic" };
+static const char *shell_ids[] = { NULL, "cmd", "powershell" };
 
 struct _CastellanHostEditor
 {
@@ -18,6 +19,7 @@ struct _CastellanHostEditor
   AdwComboRow *transport_row;
   AdwComboRow *auth_row;
   AdwEntryRow *user_row;
+  AdwComboRow *shell_row;
   AdwEntryRow *spn_row;
   AdwEntryRow *group_row;
   AdwEntryRow *tags_row;
@@ -72,6 +74,10 @@ load (CastellanHostEditor *self)
     if (g_strcmp0 (castellan_host_get_auth (h), auth_ids[i]) == 0)
       adw_combo_row_set_selected (self->auth_row, i);
   set_text (self->user_row, h, "user");
+  adw_combo_row_set_selected (self->shell_row, 0);
+  for (guint i = 1; i < G_N_ELEMENTS (shell_ids); i++)
+    if (g_strcmp0 (castellan_host_get_shell (h), shell_ids[i]) == 0)
+      adw_combo_row_set_selected (self->shell_row, i);
   set_text (self->spn_row, h, "spn-service");
   set_text (self->group_row, h, "group");
   set_text (self->tags_row, h, "tags");
@@ -104,6 +110,7 @@ store (CastellanHostEditor *self,
                 "https", adw_combo_row_get_selected (self->transport_row) == 1,
                 "auth", auth_ids[MIN (adw_combo_row_get_selected (self->auth_row), 3)],
                 "delegation", gtk_switch_get_active (self->delegation_switch),
+                "shell", shell_ids[MIN (adw_combo_row_get_selected (self->shell_row), 2)],
                 NULL);
   get_text (self->user_row, h, "user");
   get_text (self->spn_row, h, "spn-service");
@@ -197,6 +204,7 @@ castellan_host_editor_class_init (CastellanHostEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, auth_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, user_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, spn_row);
+  gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, shell_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, group_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, tags_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, notes_row);

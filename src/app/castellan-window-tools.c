@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "castellan-preferences.h"
 #include "castellan-results.h"
 #include "castellan-secrets.h"
 #include "castellan-ticket.h"
@@ -377,9 +378,26 @@ run_on_selected_action (GtkWidget  *widget,
   gtk_widget_grab_focus (entry);
 }
 
+static void
+preferences_action (GtkWidget  *widget,
+                    const char *action,
+                    GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  GSettings *settings = castellan_application_get_settings (self->app);
+
+  if (settings == NULL)
+    {
+      castellan_window_toast (self, _("Preferences are unavailable: the settings schema is not installed."));
+      return;
+    }
+  gtk_window_present (castellan_preferences_new (GTK_WINDOW (self), settings));
+}
+
 void
 castellan_window_class_init_extras (GtkWidgetClass *widget_class)
 {
+  gtk_widget_class_install_action (widget_class, "win.preferences", NULL, preferences_action);
   gtk_widget_class_install_action (widget_class, "win.run-on-selected", NULL, run_on_selected_action);
   gtk_widget_class_install_action (widget_class, "win.import-csv", NULL, csv_action);
   gtk_widget_class_install_action (widget_class, "win.export-csv", NULL, csv_action);

@@ -191,9 +191,17 @@ add_host_action (GtkWidget  *widget,
                  const char *action,
                  GVariant   *param)
 {
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  GSettings *settings = castellan_application_get_settings (self->app);
   g_autoptr(CastellanHost) host = castellan_host_new ();
 
-  open_editor (CASTELLAN_WINDOW (widget), host, TRUE);
+  if (settings != NULL)
+    {
+      g_autofree char *auth = g_settings_get_string (settings, "default-auth");
+
+      g_object_set (host, "https", g_settings_get_boolean (settings, "default-https"), "auth", auth, NULL);
+    }
+  open_editor (self, host, TRUE);
 }
 
 static void
@@ -343,9 +351,16 @@ start_console (CastellanWindow               *self,
                CastellanHost                 *host,
                const CastellanConnectOptions *options)
 {
-  CastellanConsole *console = castellan_console_new (host, options, CASTELLAN_INTERPRETER_CMD);
+  GSettings *settings = castellan_application_get_settings (self->app);
+  const char *shell = castellan_host_get_shell (host);
+  g_autofree char *preferred = settings ? g_settings_get_string (settings, "interpreter") : NULL;
+  CastellanInterpreter interpreter = g_strcmp0 (shell ? shell : preferred, "powershell") == 0
+                                       ? CASTELLAN_INTERPRETER_POWERSHELL : CASTELLAN_INTERPRETER_CMD;
+  CastellanConsole *console = castellan_console_new (host, options, interpreter);
   g_autofree char *title = castellan_console_dup_title (console);
   AdwTabPage *page;
+
+  castellan_console_bind_settings (console, settings);
 
   g_signal_connect_object (console, "security-changed", G_CALLBACK (on_console_security), self, 0);
   g_signal_connect_object (console, "failed", G_CALLBACK (on_console_failed), self, 0);
@@ -373,6 +388,9 @@ castellan_window_options_for (CastellanWindow *self,
       castellan_window_toast (self, error->message);
       return NULL;
     }
+  if (castellan_application_get_settings (self->app) != NULL)
+    options->operation_timeout = g_settings_get_uint (castellan_application_get_settings (self->app),
+                                                      "operation-timeout");
   trusted = castellan_trusted_hosts_load (path, &error);
   if (trusted != NULL)
     {

@@ -24,6 +24,7 @@ enum
   PROP_DELEGATION,
   PROP_CA_FILE,
   PROP_PIN_SHA256,
+  PROP_SHELL,
   PROP_LAST_LEVEL,
   PROP_LAST_IDENTITY,
   PROP_LAST_AUTH,
@@ -49,6 +50,7 @@ static const CastellanHostField fields[N_PROPS - 1] = {
   { "delegation", G_TYPE_BOOLEAN },
   { "ca-file", G_TYPE_STRING },
   { "pin-sha256", G_TYPE_STRING },
+  { "shell", G_TYPE_STRING },
   { "last-level", G_TYPE_STRING },
   { "last-identity", G_TYPE_STRING },
   { "last-auth", G_TYPE_STRING },
@@ -180,6 +182,7 @@ STRING_GETTER (user, PROP_USER)
 STRING_GETTER (group, PROP_GROUP)
 STRING_GETTER (tags, PROP_TAGS)
 STRING_GETTER (last_level, PROP_LAST_LEVEL)
+STRING_GETTER (shell, PROP_SHELL)
 
 guint
 castellan_host_get_port (CastellanHost *self)

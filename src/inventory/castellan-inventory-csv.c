@@ -10,7 +10,7 @@
  * host's settings (no identity, no history). */
 static const char *csv_columns[] = {
   "name", "address", "port", "https", "auth", "user", "spn-service", "group",
-  "tags", "notes", "delegation", "ca-file", "pin-sha256",
+  "tags", "notes", "delegation", "ca-file", "pin-sha256", "shell",
 };
 
 static void
@@ -196,7 +196,7 @@ castellan_inventory_import_csv (CastellanInventory  *self,
       if (map[c] < 0)
         {
           g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV,
-                       _("Unknown column “%s”. The columns are: name, address, port, https, auth, user, spn-service, group, tags, notes, delegation, ca-file, pin-sha256."),
+                       _("Unknown column “%s”. The columns are: name, address, port, https, auth, user, spn-service, group, tags, notes, delegation, ca-file, pin-sha256, shell."),
                        name);
           return 0;
         }

@@ -104,7 +104,12 @@ def find_widget(root, predicate, depth=0):
     except Exception:
         return None
     for i in range(n):
-        found = find_widget(root.get_child_at_index(i), predicate, depth + 1)
+        try:
+            child = root.get_child_at_index(i)
+        except Exception:
+            # A widget that went away while we walked (a closing dialog).
+            continue
+        found = find_widget(child, predicate, depth + 1)
         if found is not None:
             return found
     return None

@@ -316,6 +316,13 @@ def run_scenario(app, lab, home, inventory_path):
         app.find(lambda w: (w.get_description() or "").startswith(f"{name}: Exit 0")
                  and level in (w.get_description() or ""), f"the result of {name}")
     check(True, "a command ran on two hosts at once, each with its own verdict and exit code")
+
+    # 9. Preferences open from the keyboard.
+    key("ctrl+comma")
+    app.named("Operation Timeout", "the preferences")
+    check(True, "Ctrl+, opens the preferences")
+    gs.screenshot(os.path.join(SHOTS, "preferences.png"))
+    key("Escape")
     gs.screenshot(os.path.join(SHOTS, "several-hosts.png"))
 
 
