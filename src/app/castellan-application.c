@@ -15,6 +15,7 @@ struct _CastellanApplication
   CastellanInventory *inventory;
   GError *load_error;
   GSettings *settings;
+  GStrv connect;            /* --connect: hosts to open at start */
 };
 
 G_DEFINE_FINAL_TYPE (CastellanApplication, castellan_application, ADW_TYPE_APPLICATION)
@@ -56,13 +57,58 @@ castellan_application_save_inventory (CastellanApplication *self,
 }
 
 static void
+connect_requested (CastellanApplication *self,
+                   CastellanWindow      *window)
+{
+  GListModel *hosts = castellan_inventory_get_hosts (self->inventory);
+  guint n = g_list_model_get_n_items (hosts);
+
+  for (guint c = 0; self->connect && self->connect[c]; c++)
+    {
+      gboolean found = FALSE;
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(CastellanHost) host = g_list_model_get_item (hosts, i);
+
+          if (g_strcmp0 (castellan_host_get_name (host), self->connect[c]) == 0 ||
+              g_strcmp0 (castellan_host_get_address (host), self->connect[c]) == 0)
+            {
+              castellan_window_open_console (window, host);
+              found = TRUE;
+              break;
+            }
+        }
+      if (!found)
+        {
+          g_autofree char *msg = g_strdup_printf (_("No saved host is named “%s”."), self->connect[c]);
+
+          castellan_window_toast (window, msg);
+        }
+    }
+  g_clear_pointer (&self->connect, g_strfreev);
+}
+
+static void
 castellan_application_activate (GApplication *app)
 {
+  CastellanApplication *self = CASTELLAN_APPLICATION (app);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
 
   if (window == NULL)
-    window = GTK_WINDOW (castellan_window_new (CASTELLAN_APPLICATION (app)));
+    window = GTK_WINDOW (castellan_window_new (self));
   gtk_window_present (window);
+  connect_requested (self, CASTELLAN_WINDOW (window));
+}
+
+static int
+castellan_application_handle_local_options (GApplication *app,
+                                            GVariantDict *options)
+{
+  CastellanApplication *self = CASTELLAN_APPLICATION (app);
+
+  g_variant_dict_lookup (options, "connect", "^as", &self->connect);
+  return -1;
 }
 
 static void
@@ -141,6 +187,7 @@ castellan_application_finalize (GObject *object)
 
   g_clear_object (&self->inventory);
   g_clear_object (&self->settings);
+  g_strfreev (self->connect);
   g_clear_error (&self->load_error);
   G_OBJECT_CLASS (castellan_application_parent_class)->finalize (object);
 }
@@ -152,6 +199,7 @@ castellan_application_class_init (CastellanApplicationClass *klass)
 
   G_OBJECT_CLASS (klass)->finalize = castellan_application_finalize;
   app_class->activate = castellan_application_activate;
+  app_class->handle_local_options = castellan_application_handle_local_options;
   app_class->startup = castellan_application_startup;
 }
 
@@ -163,9 +211,17 @@ castellan_application_init (CastellanApplication *self)
 CastellanApplication *
 castellan_application_new (void)
 {
-  return g_object_new (CASTELLAN_TYPE_APPLICATION,
+  static const GOptionEntry entries[] = {
+    { "connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, NULL,
+      N_("Open a console to this saved host (its name or address); may be repeated"), N_("HOST") },
+    { NULL }
+  };
+  CastellanApplication *self = g_object_new (CASTELLAN_TYPE_APPLICATION,
                        "application-id", APPLICATION_ID,
                        "flags", G_APPLICATION_DEFAULT_FLAGS,
                        "resource-base-path", "/io/github/castellan/Castellan",
                        NULL);
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+  return self;
 }

@@ -118,6 +118,22 @@ show_verdict (CastellanConsole *self)
   g_signal_emit (self, signals[SIGNAL_SECURITY_CHANGED], 0);
 }
 
+/* An unproven server or weak encryption stays in sight above the output. */
+static void
+warn_if_weak (CastellanConsole *self)
+{
+  CastellanLevel level = castellan_verdict_get_level (self->verdict);
+  g_auto(GStrv) explain = NULL;
+  g_autofree char *text = NULL;
+
+  if (level > CASTELLAN_LEVEL_UNVERIFIED)
+    return;
+  explain = castellan_verdict_explain (self->verdict);
+  text = g_strjoinv (" ", explain);
+  gtk_label_set_label (self->notice_label, text);
+  gtk_revealer_set_reveal_child (self->notice_revealer, TRUE);
+}
+
 static void
 on_output (CastellanSession *session,
            int               stream,
@@ -172,6 +188,7 @@ on_state_changed (CastellanSession *session,
         }
       self->verdict = castellan_verdict_copy (castellan_session_get_verdict (session));
       show_verdict (self);
+      warn_if_weak (self);
       feed_line (self, _("Connected. Type a command below; Ctrl+C interrupts it."), "\033[2m");
       castellan_console_focus_input (self);
       set_status (self, _("Ready"), FALSE);
@@ -192,6 +209,11 @@ on_closed (CastellanSession *session,
 {
   gtk_widget_set_sensitive (GTK_WIDGET (self->input), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), TRUE);
+  /* Signed in, then refused (Access Denied, quota): the connection's
+   * security was still established, and is shown. */
+  if (self->verdict == NULL && castellan_session_get_verdict (session) != NULL)
+    self->verdict = castellan_verdict_copy (castellan_session_get_verdict (session));
+  show_verdict (self);
   if (error != NULL)
     {
       feed_line (self, error->message, "\033[1;31m");
@@ -224,6 +246,7 @@ castellan_console_connect (CastellanConsole *self)
 
   drop_session (self);
   g_clear_pointer (&self->verdict, castellan_verdict_free);
+  gtk_revealer_set_reveal_child (self->notice_revealer, FALSE);
   show_verdict (self);
   gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->input), FALSE);
@@ -442,6 +465,13 @@ castellan_console_new (CastellanHost                 *host,
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Remote output"), -1);
   show_verdict (self);
   return self;
+}
+
+gboolean
+castellan_console_is_connecting (CastellanConsole *self)
+{
+  return self->session != NULL &&
+         castellan_session_get_state (self->session) == CASTELLAN_SESSION_CONNECTING;
 }
 
 CastellanHost *

@@ -19,6 +19,7 @@ CastellanConsole *castellan_console_new            (CastellanHost               
                                                     const CastellanConnectOptions *options,
                                                     CastellanInterpreter           interpreter);
 CastellanHost    *castellan_console_get_host       (CastellanConsole *self);
+gboolean          castellan_console_is_connecting  (CastellanConsole *self);
 const CastellanVerdict *castellan_console_get_verdict (CastellanConsole *self);
 char             *castellan_console_dup_title      (CastellanConsole *self);
 void              castellan_console_connect        (CastellanConsole *self);

@@ -35,22 +35,29 @@ update (CastellanHostRow *self)
   g_autofree char *description = NULL;
   g_autofree char *encryption = NULL;
   const char *level;
+  const char *problem;
   const char *group;
 
   if (host == NULL)
     return;
   name = castellan_host_dup_display_name (host);
   group = castellan_host_get_group (host);
-  detail = g_strdup_printf ("%s%s%s%s", castellan_host_get_address (host) ?: "",
-                            castellan_host_get_https (host) ? " · HTTPS" : "",
-                            group && *group ? " · " : "", group && *group ? group : "");
   level = castellan_host_get_last_level (host);
+  problem = castellan_host_get_last_problem (host);
+  /* The level in words too: shape and words, never colour alone; a
+   * problem of the last attempt comes first. */
+  detail = g_strdup_printf ("%s%s%s%s%s%s", castellan_host_get_address (host) ?: "",
+                            castellan_host_get_https (host) ? " · HTTPS" : "",
+                            group && *group ? " · " : "", group && *group ? group : "",
+                            problem || level ? " · " : "",
+                            problem ? problem : level ? castellan_security_title (level) : "");
   g_object_get (host, "last-encryption", &encryption, NULL);
   gtk_label_set_label (self->name_label, name);
   gtk_label_set_label (self->detail_label, detail);
   gtk_image_set_from_icon_name (self->level_icon, castellan_security_icon_name (level));
-  description = g_strdup_printf ("%s%s%s", castellan_security_title (level),
-                                 encryption ? ", " : "", encryption ? encryption : "");
+  description = g_strdup_printf ("%s%s%s%s%s", castellan_security_title (level),
+                                 encryption ? ", " : "", encryption ? encryption : "",
+                                 problem ? "; last attempt: " : "", problem ? problem : "");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->level_icon), description);
   castellan_security_set_accessible (GTK_WIDGET (self), name, description);
 }

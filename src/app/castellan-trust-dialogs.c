@@ -66,6 +66,7 @@ void
 castellan_trust_refused (GtkWindow            *parent,
                          const char           *host,
                          const char           *message,
+                         gboolean              trust_helps,
                          CastellanTrustAnswer  answer,
                          gpointer              user_data)
 {
@@ -75,8 +76,10 @@ castellan_trust_refused (GtkWindow            *parent,
   adw_message_dialog_add_responses (dialog,
                                     "cancel", _("_Cancel"),
                                     "https", _("Use _HTTPS…"),
-                                    "trust", _("Add to _TrustedHosts…"),
                                     NULL);
+  /* TrustedHosts only ever allows NTLM; it cannot help Basic or Kerberos. */
+  if (trust_helps)
+    adw_message_dialog_add_response (dialog, "trust", _("Add to _TrustedHosts…"));
   adw_message_dialog_set_response_appearance (dialog, "https", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (dialog, "https");
   adw_message_dialog_set_close_response (dialog, "cancel");

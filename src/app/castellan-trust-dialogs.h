@@ -16,10 +16,12 @@ void     castellan_trust_confirm_add (GtkWindow            *parent,
                                       CastellanTrustAnswer  answer,
                                       gpointer              user_data);
 /* After the policy refused a connection: the ways forward. Answers
- * "https", "trust" or "cancel". */
+ * "https", "trust" (offered only when TrustedHosts would help) or
+ * "cancel". */
 void     castellan_trust_refused     (GtkWindow            *parent,
                                       const char           *host,
                                       const char           *message,
+                                      gboolean              trust_helps,
                                       CastellanTrustAnswer  answer,
                                       gpointer              user_data);
 gboolean castellan_trust_save_entry  (const char           *entry,

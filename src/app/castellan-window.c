@@ -305,7 +305,7 @@ on_console_security (CastellanConsole *console,
     return;
   adw_tab_page_set_indicator_icon (page, icon);
   adw_tab_page_set_indicator_tooltip (page, description);
-  adw_tab_page_set_loading (page, verdict == NULL);
+  adw_tab_page_set_loading (page, castellan_console_is_connecting (console));
   if (verdict == NULL)
     return;
 
@@ -589,6 +589,23 @@ refusal_answered (const char *response,
   g_free (r);
 }
 
+/* What went wrong last time, in a few words for the host's row. */
+static void
+note_problem (CastellanWindow *self,
+              CastellanHost   *host,
+              const GError    *error)
+{
+  const char *words = g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_ACCESS_DENIED) ? _("Access denied")
+                    : g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED) ? _("Refused by policy")
+                    : g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CREDENTIALS_REJECTED) ? _("Sign-in rejected")
+                    : g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE) ? _("Certificate not trusted")
+                    : _("Connection failed");
+
+  g_object_set (host, "last-problem", words, NULL);
+  if (castellan_inventory_find (inventory (self), castellan_host_get_id (host)) != NULL)
+    save_inventory (self);
+}
+
 static void
 show_refusal (CastellanWindow *self,
               CastellanHost   *host,
@@ -597,11 +614,15 @@ show_refusal (CastellanWindow *self,
 {
   Refusal *r = g_new0 (Refusal, 1);
   g_autofree char *name = castellan_host_dup_display_name (host);
+  const char *auth = castellan_host_get_auth (host);
+  gboolean trust_helps = !castellan_host_get_https (host) &&
+                         (auth == NULL || g_str_equal (auth, "negotiate") || g_str_equal (auth, "ntlm"));
 
+  note_problem (self, host, error);
   r->self = g_object_ref (self);
   r->host = g_object_ref (host);
   r->page = page;
-  castellan_trust_refused (GTK_WINDOW (self), name, error->message, refusal_answered, r);
+  castellan_trust_refused (GTK_WINDOW (self), name, error->message, trust_helps, refusal_answered, r);
 }
 
 static void
@@ -612,6 +633,8 @@ on_console_failed (CastellanConsole *console,
   if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED))
     show_refusal (self, castellan_console_get_host (console),
                   adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console)), error);
+  else if (!g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED))
+    note_problem (self, castellan_console_get_host (console), error);
 }
 
 static void

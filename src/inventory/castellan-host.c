@@ -31,6 +31,7 @@ enum
   PROP_LAST_ENCRYPTION,
   PROP_LAST_TRUSTED_HOSTS_ENTRY,
   PROP_LAST_CONNECTED,
+  PROP_LAST_PROBLEM,
   N_PROPS
 };
 
@@ -57,6 +58,7 @@ static const CastellanHostField fields[N_PROPS - 1] = {
   { "last-encryption", G_TYPE_STRING },
   { "last-trusted-hosts-entry", G_TYPE_STRING },
   { "last-connected", G_TYPE_STRING },
+  { "last-problem", G_TYPE_STRING },
 };
 
 struct _CastellanHost
@@ -183,6 +185,7 @@ STRING_GETTER (group, PROP_GROUP)
 STRING_GETTER (tags, PROP_TAGS)
 STRING_GETTER (last_level, PROP_LAST_LEVEL)
 STRING_GETTER (shell, PROP_SHELL)
+STRING_GETTER (last_problem, PROP_LAST_PROBLEM)
 
 guint
 castellan_host_get_port (CastellanHost *self)
@@ -288,6 +291,7 @@ castellan_host_set_verdict (CastellanHost          *self,
                 "last-encryption", verdict->encryption,
                 "last-trusted-hosts-entry", verdict->trusted_hosts_entry,
                 "last-connected", when,
+                "last-problem", NULL,
                 NULL);
 }
 

@@ -28,6 +28,7 @@ const char    *castellan_host_get_tags         (CastellanHost *self);
 gboolean       castellan_host_get_delegation   (CastellanHost *self);
 const char    *castellan_host_get_last_level   (CastellanHost *self);
 const char    *castellan_host_get_shell        (CastellanHost *self);
+const char    *castellan_host_get_last_problem (CastellanHost *self);
 char          *castellan_host_dup_display_name (CastellanHost *self);
 char          *castellan_host_dup_search_text  (CastellanHost *self);
 CastellanConnectOptions *castellan_host_to_options (CastellanHost  *self,
