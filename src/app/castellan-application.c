@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "castellan-application.h"
+#include "castellan-bench-probe.h"
 #include "castellan-window.h"
 
 /* One instance (GApplication); every window shares one inventory, so two
@@ -158,6 +159,7 @@ castellan_application_startup (GApplication *app)
     { "win.previous-tab", { "<Control>Page_Up", NULL } },
     { "win.find", { "<Control>f", NULL } },
     { "win.save-transcript", { "<Control><Shift>s", NULL } },
+    { "win.copy", { "<Control><Shift>c", NULL } },
     { "win.trusted-hosts", { "<Control><Shift>t", NULL } },
     { "win.preferences", { "<Control>comma", NULL } },
     { "win.show-help-overlay", { "<Control>question", NULL } },
@@ -177,7 +179,12 @@ castellan_application_startup (GApplication *app)
       self->settings = g_settings_new (APPLICATION_ID);
   }
   self->inventory = castellan_inventory_new (NULL);
-  castellan_inventory_load (self->inventory, &self->load_error);
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    castellan_inventory_load (self->inventory, &self->load_error);
+    castellan_bench_report ("inventory-load", (g_get_monotonic_time () - start) / 1000.0, "ms");
+  }
 }
 
 static void

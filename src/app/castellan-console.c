@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <vte/vte.h>
 
+#include "castellan-bench-probe.h"
 #include "castellan-console.h"
 #include "castellan-error.h"
 #include "castellan-security.h"
@@ -160,6 +161,8 @@ on_command_done (CastellanSession *session,
   g_autofree char *output = g_utf8_make_valid (self->last_output->str, self->last_output->len);
 
   feed_line (self, line, exit_code == 0 ? "\033[2;32m" : "\033[1;31m");
+  castellan_bench_report ("command-seconds", seconds, "s");
+  castellan_bench_report ("command-worst-stall", castellan_bench_stall_max (), "ms");
   /* The status says how the command ended; its description carries the
    * output, so that a screen reader can read both. */
   gtk_label_set_label (self->status_label, status);
@@ -273,6 +276,7 @@ castellan_console_send_line (CastellanConsole *self,
   if (state != CASTELLAN_SESSION_READY && state != CASTELLAN_SESSION_BUSY)
     return;
   feed_line (self, line, "\033[1m› ");
+  castellan_bench_stall_reset ();
   castellan_session_send_line (self->session, line);
 }
 
@@ -588,6 +592,19 @@ castellan_console_bind_settings (CastellanConsole *self,
   g_settings_bind (settings, "scrollback-lines", self->terminal, "scrollback-lines", G_SETTINGS_BIND_GET);
   on_font_changed (settings, "font", self);
   g_signal_connect_object (settings, "changed::font", G_CALLBACK (on_font_changed), self, 0);
+}
+
+/* The selected output, or all of it when nothing is selected. */
+void
+castellan_console_copy (CastellanConsole *self)
+{
+  gboolean selected = vte_terminal_get_has_selection (self->terminal);
+
+  if (!selected)
+    vte_terminal_select_all (self->terminal);
+  vte_terminal_copy_clipboard_format (self->terminal, VTE_FORMAT_TEXT);
+  if (!selected)
+    vte_terminal_unselect_all (self->terminal);
 }
 
 void

@@ -32,6 +32,7 @@ void              castellan_console_focus_input    (CastellanConsole *self);
 void              castellan_console_find           (CastellanConsole *self);
 void              castellan_console_save_transcript (CastellanConsole *self);
 void              castellan_console_close          (CastellanConsole *self);
+void              castellan_console_copy           (CastellanConsole *self);
 void              castellan_console_bind_settings  (CastellanConsole *self,
                                                     GSettings        *settings);
 void              castellan_console_note_downgrade (CastellanConsole *self,

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "castellan-bench-probe.h"
 #include "castellan-console.h"
 #include "castellan-error.h"
 #include "castellan-host-editor.h"
@@ -45,12 +46,10 @@ host_matches (gpointer item,
               gpointer user_data)
 {
   CastellanWindow *self = user_data;
-  g_autofree char *text = NULL;
 
   if (self->search == NULL || *self->search == '\0')
     return TRUE;
-  text = castellan_host_dup_search_text (CASTELLAN_HOST (item));
-  return strstr (text, self->search) != NULL;
+  return strstr (castellan_host_get_search_text (CASTELLAN_HOST (item)), self->search) != NULL;
 }
 
 static int
@@ -58,22 +57,27 @@ host_order (gconstpointer a,
             gconstpointer b,
             gpointer      user_data)
 {
-  CastellanHost *ha = (CastellanHost *) a;
-  CastellanHost *hb = (CastellanHost *) b;
-  g_autofree char *na = castellan_host_dup_display_name (ha);
-  g_autofree char *nb = castellan_host_dup_display_name (hb);
-  int by_group = g_utf8_collate (castellan_host_get_group (ha) ?: "", castellan_host_get_group (hb) ?: "");
-
-  return by_group != 0 ? by_group : g_utf8_collate (na, nb);
+  return strcmp (castellan_host_get_sort_key ((CastellanHost *) a),
+                 castellan_host_get_sort_key ((CastellanHost *) b));
 }
 
 static void
 on_search_changed (CastellanWindow *self,
                    GtkSearchEntry  *entry)
 {
-  g_free (self->search);
+  gint64 start = g_get_monotonic_time ();
+  g_autofree char *previous = g_steal_pointer (&self->search);
+  GtkFilterChange change = GTK_FILTER_CHANGE_DIFFERENT;
+
   self->search = g_utf8_casefold (gtk_editable_get_text (GTK_EDITABLE (entry)), -1);
-  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  /* Typing on narrows what is shown, deleting widens it: the model then
+   * only looks at the hosts that may change. */
+  if (previous != NULL && strstr (self->search, previous) != NULL)
+    change = GTK_FILTER_CHANGE_MORE_STRICT;
+  else if (previous != NULL && strstr (previous, self->search) != NULL)
+    change = GTK_FILTER_CHANGE_LESS_STRICT;
+  gtk_filter_changed (GTK_FILTER (self->filter), change);
+  castellan_bench_report ("filter", (g_get_monotonic_time () - start) / 1000.0, "ms");
 }
 
 static void
@@ -229,6 +233,30 @@ duplicate_selected_action (GtkWidget  *widget,
     return;
   copy = castellan_host_duplicate (host);
   open_editor (self, copy, TRUE);
+}
+
+/* The last verdict of a host, in full, from its page in the list. */
+static void
+security_selected_action (GtkWidget  *widget,
+                          const char *action,
+                          GVariant   *param)
+{
+  CastellanWindow *self = CASTELLAN_WINDOW (widget);
+  g_autoptr(CastellanHost) host = selected_host (self);
+  g_autoptr(CastellanVerdict) verdict = NULL;
+  g_autofree char *name = NULL;
+  GtkWidget *dialog;
+
+  if (host == NULL)
+    return;
+  name = castellan_host_dup_display_name (host);
+  verdict = castellan_host_dup_last_verdict (host);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), name,
+                                   verdict ? NULL : _("Never connected: connect once to see how this host is proven and how the traffic is protected."));
+  if (verdict != NULL)
+    adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), castellan_security_details (verdict));
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -782,6 +810,8 @@ tab_action (GtkWidget  *widget,
     castellan_console_find (console);
   else if (g_str_equal (action, "win.save-transcript") && console != NULL)
     castellan_console_save_transcript (console);
+  else if (g_str_equal (action, "win.copy") && console != NULL)
+    castellan_console_copy (console);
 }
 
 /* ---- setup ------------------------------------------------------------------------ */
@@ -838,6 +868,8 @@ castellan_window_class_init (CastellanWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.edit-selected", NULL, edit_selected_action);
   gtk_widget_class_install_action (widget_class, "win.duplicate-selected", NULL, duplicate_selected_action);
   gtk_widget_class_install_action (widget_class, "win.delete-selected", NULL, delete_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.security-selected", NULL, security_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.copy", NULL, tab_action);
   gtk_widget_class_install_action (widget_class, "win.connect-selected", NULL, connect_selected_action);
   gtk_widget_class_install_action (widget_class, "win.select-host", "s", select_host_action);
   gtk_widget_class_install_action (widget_class, "win.quick-connect", NULL, quick_connect_action);
@@ -873,15 +905,23 @@ castellan_window_new (CastellanApplication *application)
 
   self->app = application;
   hosts = castellan_inventory_get_hosts (inventory (self));
+  /* Sorted once, then filtered: a keystroke in the search never re-sorts,
+   * and the filter works in chunks, so thousands of hosts never stall. */
   self->filter = gtk_custom_filter_new (host_matches, self, NULL);
-  filtered = gtk_filter_list_model_new (g_object_ref (hosts), GTK_FILTER (self->filter));
-  sorted = gtk_sort_list_model_new (G_LIST_MODEL (filtered),
+  sorted = gtk_sort_list_model_new (g_object_ref (hosts),
                                     GTK_SORTER (gtk_custom_sorter_new (host_order, NULL, NULL)));
-  self->selection = gtk_multi_selection_new (G_LIST_MODEL (sorted));
+  filtered = gtk_filter_list_model_new (G_LIST_MODEL (sorted), GTK_FILTER (self->filter));
+  gtk_filter_list_model_set_incremental (filtered, TRUE);
+  self->selection = gtk_multi_selection_new (G_LIST_MODEL (filtered));
   gtk_list_view_set_model (self->host_list, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect_object (hosts, "items-changed", G_CALLBACK (update_sidebar), self, G_CONNECT_SWAPPED);
   update_sidebar (self);
+  /* Typing in the host list searches it. */
+  gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self->host_list));
+  if (g_list_model_get_n_items (hosts) > 0)
+    gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->host_list));
   castellan_window_setup_extras (self);
+  castellan_bench_watch_window (GTK_WIDGET (self));
 
   load_error = castellan_application_get_load_error (application);
   if (load_error != NULL)

@@ -66,6 +66,9 @@ struct _CastellanHost
   GObject parent_instance;
 
   GValue values[N_PROPS];
+  /* Derived, for a list of thousands: computed once per change. */
+  char *search_text;
+  char *sort_key;
 };
 
 G_DEFINE_FINAL_TYPE (CastellanHost, castellan_host, G_TYPE_OBJECT)
@@ -86,6 +89,8 @@ castellan_host_finalize (GObject *object)
 
   for (guint i = 1; i < N_PROPS; i++)
     g_value_unset (&self->values[i]);
+  g_free (self->search_text);
+  g_free (self->sort_key);
   G_OBJECT_CLASS (castellan_host_parent_class)->finalize (object);
 }
 
@@ -111,6 +116,8 @@ castellan_host_set_property (GObject      *object,
   if (g_param_values_cmp (pspec, &self->values[prop_id], value) == 0)
     return;
   g_value_copy (value, &self->values[prop_id]);
+  g_clear_pointer (&self->search_text, g_free);
+  g_clear_pointer (&self->sort_key, g_free);
   g_object_notify_by_pspec (object, pspec);
 }
 
@@ -213,19 +220,37 @@ castellan_host_dup_display_name (CastellanHost *self)
   return g_strdup (name && *name ? name : castellan_host_get_address (self));
 }
 
-/* What the sidebar's search matches: lower case, all the visible fields. */
-char *
-castellan_host_dup_search_text (CastellanHost *self)
+/* What the sidebar's search matches: case-folded, all the visible fields. */
+const char *
+castellan_host_get_search_text (CastellanHost *self)
 {
-  g_autofree char *joined = g_strjoin ("\n",
-                                       castellan_host_get_name (self) ?: "",
-                                       castellan_host_get_address (self) ?: "",
-                                       castellan_host_get_group (self) ?: "",
-                                       castellan_host_get_tags (self) ?: "",
-                                       castellan_host_get_user (self) ?: "",
-                                       NULL);
+  if (self->search_text == NULL)
+    {
+      g_autofree char *joined = g_strjoin ("\n",
+                                           castellan_host_get_name (self) ?: "",
+                                           castellan_host_get_address (self) ?: "",
+                                           castellan_host_get_group (self) ?: "",
+                                           castellan_host_get_tags (self) ?: "",
+                                           castellan_host_get_user (self) ?: "",
+                                           NULL);
 
-  return g_utf8_casefold (joined, -1);
+      self->search_text = g_utf8_casefold (joined, -1);
+    }
+  return self->search_text;
+}
+
+/* The list's order: by group, then by name, as the locale collates. */
+const char *
+castellan_host_get_sort_key (CastellanHost *self)
+{
+  if (self->sort_key == NULL)
+    {
+      g_autofree char *name = castellan_host_dup_display_name (self);
+      g_autofree char *both = g_strconcat (castellan_host_get_group (self) ?: "", "\x01", name ?: "", NULL);
+
+      self->sort_key = g_utf8_collate_key_for_filename (both, -1);
+    }
+  return self->sort_key;
 }
 
 static const char *

@@ -30,7 +30,8 @@ const char    *castellan_host_get_last_level   (CastellanHost *self);
 const char    *castellan_host_get_shell        (CastellanHost *self);
 const char    *castellan_host_get_last_problem (CastellanHost *self);
 char          *castellan_host_dup_display_name (CastellanHost *self);
-char          *castellan_host_dup_search_text  (CastellanHost *self);
+const char    *castellan_host_get_search_text  (CastellanHost *self);
+const char    *castellan_host_get_sort_key     (CastellanHost *self);
 CastellanConnectOptions *castellan_host_to_options (CastellanHost  *self,
                                                     GError        **error);
 void           castellan_host_set_verdict      (CastellanHost          *self,
