@@ -65,6 +65,18 @@ def reexec_inside():
     sys.exit(code)
 
 
+def start_keyring(home, password):
+    """A Secret Service for this session bus, unlocked with a throwaway
+    password; its address goes into os.environ for the app to inherit."""
+    res = subprocess.run(["gnome-keyring-daemon", "--unlock", "--components=secrets"],
+                         input=password.encode(), capture_output=True, timeout=30,
+                         env=dict(os.environ, HOME=home))
+    for line in res.stdout.decode().splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            os.environ[key] = value
+
+
 def atspi():
     import gi
     gi.require_version("Atspi", "2.0")

@@ -168,23 +168,12 @@ group=Lab
     return os.path.join(inv, "inventory.ini")
 
 
-def start_keyring(home):
-    """A Secret Service for this session, unlocked with a throwaway password."""
-    res = subprocess.run(["gnome-keyring-daemon", "--unlock", "--components=secrets"],
-                         input=b"lab-keyring", capture_output=True, timeout=30,
-                         env=dict(os.environ, HOME=home))
-    for line in res.stdout.decode().splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            os.environ[k] = v
-
-
 def main():
     home = tempfile.mkdtemp(prefix="castellan-gui-")
     os.makedirs(SHOTS, exist_ok=True)
     with Lab() as lab:
         inventory_path = write_inventory(home, lab)
-        start_keyring(home)
+        gs.start_keyring(home, "lab-keyring")
         env = dict(os.environ, **lab.env, HOME=home, XDG_DATA_HOME=f"{home}/data",
                    XDG_CONFIG_HOME=f"{home}/config", GSETTINGS_BACKEND="memory")
         env.pop("G_DEBUG", None)

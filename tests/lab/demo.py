@@ -93,13 +93,7 @@ def main():
     home = tempfile.mkdtemp(prefix="castellan-demo-")
     with Lab() as lab:
         write_inventory(home, lab)
-        res = subprocess.run(["gnome-keyring-daemon", "--unlock", "--components=secrets"],
-                             input=b"demo", capture_output=True, timeout=30,
-                             env=dict(os.environ, HOME=home))
-        for line in res.stdout.decode().splitlines():
-            if "=" in line:
-                k, v = line.split("=", 1)
-                os.environ[k] = v
+        gs.start_keyring(home, "demo")
         store_passwords(lab)
         env = dict(os.environ, **lab.env, HOME=home, XDG_DATA_HOME=f"{home}/data",
                    XDG_CONFIG_HOME=f"{home}/config",
