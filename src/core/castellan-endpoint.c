@@ -20,7 +20,9 @@ valid_host (const char *host)
   if (host == NULL || *host == '\0' || strlen (host) > 253)
     return FALSE;
 
-  if (g_hostname_is_ip_address (host))
+  /* GLib accepts any scope ID after '%'; ours must fit inside URL
+   * brackets, so it is checked below. */
+  if (strchr (host, '%') == NULL && g_hostname_is_ip_address (host))
     return TRUE;
 
   /* An IPv6 address with a zone ("fe80::1%eth0") is not accepted by
@@ -32,6 +34,11 @@ valid_host (const char *host)
 
       if (zone == NULL || zone[1] == '\0')
         return FALSE;
+      /* An interface name or number, nothing that could end the brackets
+       * of a URL. */
+      for (const char *p = zone + 1; *p != '\0'; p++)
+        if (!host_char_ok (*p))
+          return FALSE;
       *zone = '\0';
       return g_hostname_is_ip_address (addr);
     }

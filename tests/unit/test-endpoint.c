@@ -36,6 +36,10 @@ static const Case cases[] = {
   { "[::1]x", FALSE, NULL, FALSE },
   { "-srv", FALSE, NULL, FALSE },
   { "srv01;rm", FALSE, NULL, FALSE },
+  /* Found by the fuzzer: a zone that would break out of the brackets. */
+  { "::%)]\xa0u55", FALSE, NULL, FALSE },
+  { "[fe80::1%eth0]]", FALSE, NULL, FALSE },
+  { "::2%v2]-ss", FALSE, NULL, FALSE },
 };
 
 static void
