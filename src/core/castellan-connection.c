@@ -369,54 +369,47 @@ auth_data_free (AuthData *data)
 
 static void send_auth_token (GTask *task, GBytes *token);
 
+/* The parameters of the WWW-Authenticate challenge for scheme ("" when it
+ * has none), or NULL when the response does not offer the scheme. */
+static char *
+find_challenge (SoupMessage *msg,
+                const char  *scheme)
+{
+  const char *value = soup_message_headers_get_list (soup_message_get_response_headers (msg),
+                                                     "WWW-Authenticate");
+  g_auto(GStrv) parts = value ? g_strsplit (value, ",", -1) : NULL;
+  gsize slen = strlen (scheme);
+
+  for (guint i = 0; parts && parts[i] != NULL; i++)
+    {
+      char *part = g_strstrip (parts[i]);
+
+      if (g_ascii_strncasecmp (part, scheme, slen) == 0 && (part[slen] == '\0' || part[slen] == ' '))
+        return g_strdup (g_strchug (part + slen));
+    }
+  return NULL;
+}
+
 static char *
 response_token (SoupMessage *msg,
                 const char  *scheme,
                 gsize       *length)
 {
-  const char *value = soup_message_headers_get_list (soup_message_get_response_headers (msg),
-                                                     "WWW-Authenticate");
-  g_auto(GStrv) parts = NULL;
+  g_autofree char *challenge = find_challenge (msg, scheme);
 
   *length = 0;
-  if (value == NULL)
+  if (challenge == NULL || *challenge == '\0')
     return NULL;
-  parts = g_strsplit (value, ",", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      char *part = g_strstrip (parts[i]);
-      gsize slen = strlen (scheme);
-
-      if (g_ascii_strncasecmp (part, scheme, slen) == 0 && part[slen] == ' ')
-        {
-          const char *b64 = part + slen + 1;
-
-          while (*b64 == ' ')
-            b64++;
-          if (*b64 != '\0')
-            return (char *) g_base64_decode (b64, length);
-        }
-    }
-  return NULL;
+  return (char *) g_base64_decode (challenge, length);
 }
 
 static gboolean
 offers_scheme (SoupMessage *msg,
                const char  *scheme)
 {
-  const char *value = soup_message_headers_get_list (soup_message_get_response_headers (msg),
-                                                     "WWW-Authenticate");
-  g_auto(GStrv) parts = value ? g_strsplit (value, ",", -1) : NULL;
+  g_autofree char *challenge = find_challenge (msg, scheme);
 
-  for (guint i = 0; parts && parts[i] != NULL; i++)
-    {
-      char *part = g_strstrip (parts[i]);
-      gsize slen = strlen (scheme);
-
-      if (g_ascii_strncasecmp (part, scheme, slen) == 0 && (part[slen] == '\0' || part[slen] == ' '))
-        return TRUE;
-    }
-  return FALSE;
+  return challenge != NULL;
 }
 
 static void
