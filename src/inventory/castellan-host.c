@@ -6,6 +6,7 @@
 
 #include "castellan-error.h"
 #include "castellan-host.h"
+#include "castellan-trust-database.h"
 
 enum
 {
@@ -295,7 +296,7 @@ castellan_host_to_options (CastellanHost  *self,
   options->delegate = castellan_host_get_delegation (self);
   if (ca_file != NULL)
     {
-      options->tls_database = g_tls_file_database_new (ca_file, error);
+      options->tls_database = castellan_trust_database_new (ca_file, error);
       if (options->tls_database == NULL)
         return NULL;
     }
