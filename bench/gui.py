@@ -25,7 +25,7 @@ gs.reexec_inside()
 from labfixture import Lab  # noqa: E402
 
 BUILD = os.environ.get("CASTELLAN_BUILD_DIR", os.path.join(HERE, "..", "build"))
-APP = os.path.join(BUILD, "src", "app", "castellan")
+APP = os.path.join(BUILD, "src", "castellan")
 
 
 def lines_until(stream, deadline):

@@ -75,8 +75,8 @@ castellan_identity_parse (const char  *xml,
   if (length > IDENTIFY_MAX_REPLY || length > G_MAXINT)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
-                   _("The Identify reply is too large (%" G_GSIZE_FORMAT " bytes); this is not a WinRM listener."),
-                   length);
+                   _("The Identify reply is too large (%lu bytes); this is not a WinRM listener."),
+                   (unsigned long) length);
       return NULL;
     }
 

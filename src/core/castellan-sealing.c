@@ -266,8 +266,8 @@ castellan_sealing_unseal (CastellanGss  *gss,
   if (plain != NULL && g_bytes_get_size (plain) != parts.original_length)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_SEALING_FAILED,
-                   _("The decrypted reply has %" G_GSIZE_FORMAT " bytes where its header announced %" G_GSIZE_FORMAT ". It was discarded."),
-                   g_bytes_get_size (plain), parts.original_length);
+                   _("The decrypted reply has %lu bytes where its header announced %lu. It was discarded."),
+                   (unsigned long) g_bytes_get_size (plain), (unsigned long) parts.original_length);
       g_clear_pointer (&plain, g_bytes_unref);
     }
   castellan_sealed_parts_clear (&parts);

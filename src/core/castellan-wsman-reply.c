@@ -101,8 +101,8 @@ set_fault_error (xmlNode     *fault,
                  _("%s refused a request as too large: %s"), host, text);
   else
     g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_WSMAN_FAULT,
-                 _("%s refused the request: %s (WS-Management fault %s, code %" G_GUINT64_FORMAT ")."),
-                 host, text, sub ? sub : "?", code);
+                 _("%s refused the request: %s (WS-Management fault %s, code %llu)."),
+                 host, text, sub ? sub : "?", (unsigned long long) code);
 }
 
 static void
@@ -168,8 +168,8 @@ castellan_wsman_reply_parse (const char           *xml,
   if (max_length > 0 && length > max_length)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_ENVELOPE_TOO_LARGE,
-                   _("%s sent a reply of %" G_GSIZE_FORMAT " bytes, more than the %" G_GSIZE_FORMAT " bytes asked for (MaxEnvelopeSize). It was discarded."),
-                   host, length, max_length);
+                   _("%s sent a reply of %lu bytes, more than the %lu bytes asked for (MaxEnvelopeSize). It was discarded."),
+                   host, (unsigned long) length, (unsigned long) max_length);
       return NULL;
     }
 

@@ -9,6 +9,8 @@ import sys
 
 SOURCE = os.environ.get("CASTELLAN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 MARK = re.compile(r'\b_\(|\bN_\(|\bngettext\s*\(|translatable="yes"')
+# Translated whole: the desktop file, the metainfo and the settings schema.
+WHOLE = (".desktop.in", ".metainfo.xml.in", ".gschema.xml")
 
 
 def main():
@@ -22,7 +24,7 @@ def main():
                     continue
                 path = os.path.relpath(os.path.join(root, name), SOURCE)
                 with open(os.path.join(SOURCE, path), encoding="utf-8") as f:
-                    if MARK.search(f.read()) and path not in listed:
+                    if (name.endswith(WHOLE) or MARK.search(f.read())) and path not in listed:
                         missing.append(path)
     stale = [p for p in listed if not os.path.exists(os.path.join(SOURCE, p))]
     for path in missing:

@@ -13,7 +13,7 @@ import guisession as gs  # noqa: E402
 gs.reexec_inside()
 
 BUILD = os.environ.get("CASTELLAN_BUILD_DIR", "build")
-APP = os.path.join(BUILD, "src", "app", "castellan")
+APP = os.path.join(BUILD, "src", "castellan")
 
 
 def main():

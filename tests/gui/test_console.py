@@ -22,7 +22,7 @@ gs.reexec_inside()
 from labfixture import Lab  # noqa: E402
 
 BUILD = os.environ.get("CASTELLAN_BUILD_DIR", "build")
-APP = os.path.join(BUILD, "src", "app", "castellan")
+APP = os.path.join(BUILD, "src", "castellan")
 SHOTS = os.path.join(BUILD, "screenshots")
 
 

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lab-checks"))
 import guisession as gs  # noqa: E402
 
 BUILD = os.environ.get("CASTELLAN_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
-APP = os.path.join(BUILD, "src", "app", "castellan")
+APP = os.path.join(BUILD, "src", "castellan")
 
 HOSTS = [
     ("Kerberos by name", "localhost", "http", {}),
