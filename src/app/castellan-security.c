@@ -16,10 +16,10 @@ typedef struct
 /* Shapes that differ: a shield with a check, a shield, an open shield,
  * a warning sign; "never connected" is a plain circle. */
 static const LevelInfo levels[] = {
-  { "verified", "security-high-symbolic", N_("Verified and encrypted") },
-  { "caveats", "security-medium-symbolic", N_("Verified, with caveats") },
-  { "unverified", "security-low-symbolic", N_("Server not verified") },
-  { "unprotected", "dialog-warning-symbolic", N_("Not encrypted") },
+  { "verified", "castellan-level-verified-symbolic", N_("Verified and encrypted") },
+  { "caveats", "castellan-level-caveats-symbolic", N_("Verified, with caveats") },
+  { "unverified", "castellan-level-unverified-symbolic", N_("Server not verified") },
+  { "unprotected", "castellan-level-unprotected-symbolic", N_("Not encrypted") },
 };
 
 static const LevelInfo *
@@ -36,7 +36,7 @@ castellan_security_icon_name (const char *level_id)
 {
   const LevelInfo *info = find_level (level_id);
 
-  return info ? info->icon : "radio-symbolic";
+  return info ? info->icon : "castellan-level-unknown-symbolic";
 }
 
 const char *
