@@ -151,6 +151,22 @@ set_gss_error (CastellanGss  *self,
   g_set_error_literal (error, CASTELLAN_ERROR, code, message);
 }
 
+/* gss-ntlmssp is a separate package, registered in /etc/gss/mech.d (or
+ * through GSS_MECH_CONFIG): without it, NTLM is simply absent. */
+static gboolean
+ntlm_available (void)
+{
+  OM_uint32 minor;
+  gss_OID_set mechs = GSS_C_NO_OID_SET;
+  int present = 0;
+
+  if (GSS_ERROR (gss_indicate_mechs (&minor, &mechs)))
+    return FALSE;
+  gss_test_oid_set_member (&minor, &ntlm_oid, mechs, &present);
+  gss_release_oid_set (&minor, &mechs);
+  return present != 0;
+}
+
 static gboolean
 acquire_credentials (CastellanGss               *self,
                      const CastellanGssOptions  *options,
@@ -193,6 +209,12 @@ acquire_credentials (CastellanGss               *self,
     }
   if (name != GSS_C_NO_NAME)
     gss_release_name (&minor, &name);
+  if (GSS_ERROR (major) && self->mech != &krb5_oid && !restrict_to_kerberos && !ntlm_available ())
+    {
+      g_set_error_literal (error, CASTELLAN_ERROR, CASTELLAN_ERROR_NTLM_UNAVAILABLE,
+                           _("NTLM is not available on this computer: the gss-ntlmssp module is not installed or not registered with GSSAPI. Install gss-ntlmssp, or connect by host name with Kerberos."));
+      return FALSE;
+    }
   if (GSS_ERROR (major))
     {
       set_gss_error (self, error, major, minor, _("getting credentials"));

@@ -40,6 +40,11 @@ def main():
             print("not ok - a misspelt key went unnoticed; the check is blind", file=sys.stderr)
             return 1
     found = problems(MANIFEST)
+    for module in manifest["modules"]:
+        for source in module.get("sources", []):
+            path = source.get("path")
+            if path and not os.path.exists(os.path.join(os.path.dirname(MANIFEST), path)):
+                found.append(f"module {module['name']}: source {path} does not exist")
     for line in found:
         print(f"not ok - {line}", file=sys.stderr)
     if found:

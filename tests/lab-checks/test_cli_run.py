@@ -27,9 +27,9 @@ class CastellanRun(LabTestCase):
         self.tmp = tempfile.mkdtemp(prefix="castellan-run-")
         self.report = os.path.join(self.tmp, "r.json")
 
-    def run_cli(self, *args, stdin=b"", timeout=120):
+    def run_cli(self, *args, stdin=b"", timeout=120, env=None):
         return subprocess.run([RUN, *args], input=stdin, capture_output=True, timeout=timeout,
-                              env=dict(os.environ, XDG_CONFIG_HOME=self.tmp))
+                              env=dict(os.environ, XDG_CONFIG_HOME=self.tmp, **(env or {})))
 
     def krb(self, *command, extra=(), **kw):
         return self.run_cli("--report", self.report, "--port", str(self.lab.http_port),
@@ -73,6 +73,21 @@ class CastellanRun(LabTestCase):
         self.assertEqual((r["server_identity"], r["auth"], r["encryption"], r["trusted_hosts_entry"]),
                          ("none", "ntlm", "ntlm-rc4-128", "127.0.0.*"))
         self.assertEqual(r["level"], "unverified")
+
+    def test_ntlm_mechanism_from_gss_mech_config(self):
+        # The Flatpak registers gss-ntlmssp through GSS_MECH_CONFIG, as the
+        # runtime's /etc/gss is not ours: without the file NTLM is missing
+        # (and said so), with it NTLM works.
+        trusted = ("--trusted-hosts", "127.0.0.1")
+        empty = os.path.join(self.tmp, "empty.conf")
+        open(empty, "w").close()
+        res = self.ntlm("echo", "hi", extra=trusted, env={"GSS_MECH_CONFIG": empty})
+        self.assertFailed(res, "NTLM", "gss-ntlmssp")
+        mech = os.path.join(self.tmp, "gssntlmssp.conf")
+        with open("/etc/gss/mech.d/mech.ntlmssp.conf") as src, open(mech, "w") as out:
+            out.write(src.read())
+        res = self.ntlm("echo", "hi", extra=trusted, env={"GSS_MECH_CONFIG": mech})
+        self.assertEqual((res.returncode, res.stdout), (0, b"hi\n"), res.stderr)
 
     def test_saved_trusted_hosts(self):
         os.makedirs(os.path.join(self.tmp, "castellan"))
