@@ -47,6 +47,45 @@ castellan_security_title (const char *level_id)
   return info ? _(info->title) : _("Not connected yet");
 }
 
+/* Words for the verdict's values; method and cipher names stay as they are. */
+static const char *
+identity_label (CastellanServerIdentity identity)
+{
+  switch (identity)
+    {
+    case CASTELLAN_IDENTITY_KERBEROS:
+      return "Kerberos";
+    case CASTELLAN_IDENTITY_TLS:
+      return _("TLS certificate");
+    case CASTELLAN_IDENTITY_TLS_PINNED:
+      return _("pinned TLS certificate");
+    case CASTELLAN_IDENTITY_NONE:
+    default:
+      return _("not proven");
+    }
+}
+
+static const char *
+auth_label (CastellanAuthMethod auth)
+{
+  switch (auth)
+    {
+    case CASTELLAN_AUTH_KERBEROS:
+      return "Kerberos";
+    case CASTELLAN_AUTH_NTLM:
+      return "NTLM";
+    case CASTELLAN_AUTH_BASIC:
+    default:
+      return "Basic";
+    }
+}
+
+static const char *
+encryption_label (const char *encryption)
+{
+  return g_strcmp0 (encryption, "none") == 0 ? _("none") : encryption;
+}
+
 /* One line for tooltips and accessible descriptions. */
 char *
 castellan_security_describe (const CastellanVerdict *verdict)
@@ -55,9 +94,9 @@ castellan_security_describe (const CastellanVerdict *verdict)
 
   return g_strdup_printf (_("%s: server identity %s, %s sign-in, encryption %s%s%s"),
                           castellan_verdict_level_title (level),
-                          castellan_server_identity_to_string (verdict->identity),
-                          castellan_auth_method_to_string (verdict->auth),
-                          verdict->encryption,
+                          identity_label (verdict->identity),
+                          auth_label (verdict->auth),
+                          encryption_label (verdict->encryption),
                           verdict->trusted_hosts_entry ? _(", allowed by TrustedHosts entry ") : "",
                           verdict->trusted_hosts_entry ? verdict->trusted_hosts_entry : "");
 }
@@ -97,10 +136,10 @@ castellan_security_details (const CastellanVerdict *verdict)
   gtk_box_append (GTK_BOX (box), head);
 
   facts = g_strdup_printf (_("Server identity: %s\nSign-in: %s%s%s\nEncryption: %s%s%s\nTrustedHosts entry: %s\nDelegation: %s"),
-                           castellan_server_identity_to_string (verdict->identity),
-                           castellan_auth_method_to_string (verdict->auth),
+                           identity_label (verdict->identity),
+                           auth_label (verdict->auth),
                            verdict->user ? _(" as ") : "", verdict->user ? verdict->user : "",
-                           verdict->encryption,
+                           encryption_label (verdict->encryption),
                            verdict->tls_cipher_suite ? ", " : "",
                            verdict->tls_cipher_suite ? verdict->tls_cipher_suite : "",
                            verdict->trusted_hosts_entry ? verdict->trusted_hosts_entry : _("none"),

@@ -105,7 +105,9 @@ rebuild (Manager *m)
       GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
       g_autofree char *remove_label = g_strdup_printf (_("Remove %s"), entry);
       g_autofree char *description = g_strdup_printf (_("Risk: %s. %s"),
-                                                      castellan_trust_risk_to_string (risk), covers);
+                                                      risk == CASTELLAN_TRUST_RISK_CRITICAL ? _("critical")
+                                                      : risk == CASTELLAN_TRUST_RISK_BROAD ? _("broad")
+                                                      : _("narrow"), covers);
 
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry);
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
@@ -210,6 +212,7 @@ castellan_trusted_hosts_window_new (GtkWindow          *parent,
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (about),
     _("NTLM over HTTP cannot prove which machine answers. Castellan refuses it, like Windows, except for the hosts listed here. An entry does not make a host trustworthy: it only means you accept not knowing who answers."));
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (add), _("Add entries (srv01, *.corp.example, 10.0.0.*, <local>)"));
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (add), FALSE);
   adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (add), TRUE);
   g_signal_connect (add, "apply", G_CALLBACK (on_add), m);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (about), add);

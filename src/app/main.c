@@ -41,6 +41,12 @@ main (int   argc,
   g_autoptr(CastellanApplication) app = NULL;
 
   setlocale (LC_ALL, "");
+  /* gettext ignores LANGUAGE in the plain C locale; a user who asks for a
+   * language with LANGUAGE alone still gets it. */
+  if (g_strcmp0 (g_getenv ("LANGUAGE"), "") > 0 &&
+      (g_strcmp0 (setlocale (LC_MESSAGES, NULL), "C") == 0 ||
+       g_strcmp0 (setlocale (LC_MESSAGES, NULL), "POSIX") == 0))
+    setlocale (LC_MESSAGES, "C.UTF-8");
   bindtextdomain (GETTEXT_PACKAGE, find_locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);

@@ -128,5 +128,9 @@ def find_widget(root, predicate, depth=0):
 
 
 def screenshot(path):
+    """The screen, cropped to what the windows cover (Xvfb's empty root is
+    black, which a black border lets -trim take away)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     subprocess.run(["/usr/bin/import", "-window", "root", path], check=True, timeout=30)
+    subprocess.run(["/usr/bin/convert", path, "-bordercolor", "black", "-border", "1", "-trim",
+                    "+repage", path], check=True, timeout=30)
