@@ -42,11 +42,15 @@ main (int   argc,
 
   setlocale (LC_ALL, "");
   /* gettext ignores LANGUAGE in the plain C locale; a user who asks for a
-   * language with LANGUAGE alone still gets it. */
-  if (g_strcmp0 (g_getenv ("LANGUAGE"), "") > 0 &&
+   * language with LANGUAGE alone still gets it. Through the environment,
+   * as GTK sets the locale again from it. */
+  if (g_strcmp0 (g_getenv ("LANGUAGE"), "") > 0 && g_getenv ("LC_ALL") == NULL &&
       (g_strcmp0 (setlocale (LC_MESSAGES, NULL), "C") == 0 ||
        g_strcmp0 (setlocale (LC_MESSAGES, NULL), "POSIX") == 0))
-    setlocale (LC_MESSAGES, "C.UTF-8");
+    {
+      g_setenv ("LC_MESSAGES", "C.UTF-8", TRUE);
+      setlocale (LC_MESSAGES, "");
+    }
   bindtextdomain (GETTEXT_PACKAGE, find_locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);

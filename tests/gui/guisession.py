@@ -96,13 +96,20 @@ def wait_for(find, what, seconds=30, process=None):
     raise AssertionError(f"{what} did not appear within {seconds} s")
 
 
-def find_app(name):
+def find_app(name, pid=None):
+    """The application called name (and, given pid, run by that process:
+    one that just quit may linger in the registry for a moment)."""
     Atspi = atspi()
     desktop = Atspi.get_desktop(0)
     for i in range(desktop.get_child_count()):
         app = desktop.get_child_at_index(i)
-        if app is not None and app.get_name() == name:
-            return app
+        if app is None or app.get_name() != name:
+            continue
+        try:
+            if pid is None or app.get_process_id() == pid:
+                return app
+        except Exception:  # gone meanwhile
+            continue
     return None
 
 
