@@ -50,7 +50,13 @@ castellan_application_save_inventory (CastellanApplication *self,
 
   if (!castellan_inventory_save (self->inventory, &error))
     {
-      GtkWidget *dialog = adw_message_dialog_new (parent, _("Hosts Not Saved"), error->message);
+      /* DAMAGED: saved, but the file found in its place was kept aside. */
+      gboolean saved = g_error_matches (error, CASTELLAN_INVENTORY_ERROR,
+                                        CASTELLAN_INVENTORY_ERROR_DAMAGED);
+      GtkWidget *dialog = adw_message_dialog_new (parent,
+                                                  saved ? _("Damaged Host File Kept Aside")
+                                                        : _("Hosts Not Saved"),
+                                                  error->message);
 
       adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "ok", _("_OK"));
       gtk_window_present (GTK_WINDOW (dialog));
@@ -183,6 +189,7 @@ castellan_application_startup (GApplication *app)
     gint64 start = g_get_monotonic_time ();
 
     castellan_inventory_load (self->inventory, &self->load_error);
+    castellan_inventory_watch (self->inventory);
     castellan_bench_report ("inventory-load", (g_get_monotonic_time () - start) / 1000.0, "ms");
   }
 }

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "castellan-inventory.h"
 
@@ -22,7 +23,13 @@
  *
  * It is written whole to a temporary file, synced and renamed over the old
  * one, so a crash leaves the old or the new file, never half of one. A file
- * that cannot be read is renamed aside, reported, and never overwritten. */
+ * that cannot be read is renamed aside, reported, and never overwritten.
+ *
+ * Another instance (another Castellan, or a text editor) may change the
+ * file meanwhile: saving merges host by host against the file as it was
+ * last read or written (the baseline), so that an edit made elsewhere is
+ * kept unless this instance changed the same host, and a watch on the file
+ * brings such edits into the list as they happen. */
 #define FORMAT_VERSION 1
 #define HOST_GROUP_PREFIX "host "
 
@@ -32,6 +39,10 @@ struct _CastellanInventory
 
   char *path;
   GListStore *hosts;
+  GHashTable *baseline;    /* host ID → its text as last read or written */
+  char *written;           /* the file as this instance last wrote it */
+  GFileMonitor *monitor;
+  guint reread_source;
 };
 
 G_DEFINE_FINAL_TYPE (CastellanInventory, castellan_inventory, G_TYPE_OBJECT)
@@ -42,7 +53,13 @@ castellan_inventory_finalize (GObject *object)
 {
   CastellanInventory *self = CASTELLAN_INVENTORY (object);
 
+  g_clear_handle_id (&self->reread_source, g_source_remove);
+  if (self->monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->monitor, self);
+  g_clear_object (&self->monitor);
   g_free (self->path);
+  g_free (self->written);
+  g_clear_pointer (&self->baseline, g_hash_table_unref);
   g_clear_object (&self->hosts);
   G_OBJECT_CLASS (castellan_inventory_parent_class)->finalize (object);
 }
@@ -57,6 +74,7 @@ static void
 castellan_inventory_init (CastellanInventory *self)
 {
   self->hosts = g_list_store_new (CASTELLAN_TYPE_HOST);
+  self->baseline = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 char *
@@ -177,6 +195,33 @@ host_to_group (CastellanHost *host,
     }
 }
 
+/* One host as text, to tell whether it changed. */
+static char *
+host_text (CastellanHost *host)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+
+  host_to_group (host, file);
+  return g_key_file_to_data (file, NULL, NULL);
+}
+
+static void
+copy_host (CastellanHost *to,
+           CastellanHost *from)
+{
+  guint n;
+  const CastellanHostField *fields = castellan_host_fields (&n);
+
+  for (guint i = 1; i < n; i++)
+    {
+      g_auto(GValue) value = G_VALUE_INIT;
+
+      g_value_init (&value, fields[i].type);
+      g_object_get_property (G_OBJECT (from), fields[i].key, &value);
+      g_object_set_property (G_OBJECT (to), fields[i].key, &value);
+    }
+}
+
 /* Moves a damaged file out of the way, under a name that says so. */
 static char *
 keep_aside (const char  *path,
@@ -198,6 +243,172 @@ keep_aside (const char  *path,
   return g_steal_pointer (&aside);
 }
 
+/* Reads the file. A missing file gives an empty key file; a damaged one
+ * is moved aside and reported (DAMAGED), and NULL is returned. */
+static GKeyFile *
+read_file (CastellanInventory  *self,
+           gboolean             saving,
+           GError             **error)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(GError) local = NULL;
+  g_autofree char *aside = NULL;
+  int version;
+
+  if (g_key_file_load_from_file (file, self->path, G_KEY_FILE_KEEP_COMMENTS, &local))
+    {
+      version = g_key_file_get_integer (file, "castellan", "version", NULL);
+      if (version > FORMAT_VERSION)
+        {
+          g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_IO,
+                       _("The host inventory %s was written by a newer Castellan (format %d). It was left untouched; update Castellan to use it."),
+                       self->path, version);
+          return NULL;
+        }
+      return g_steal_pointer (&file);
+    }
+  if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    return g_key_file_new ();
+  if (local->domain == G_FILE_ERROR)
+    {
+      g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_IO,
+                   _("The host inventory %s cannot be read: %s"), self->path, local->message);
+      return NULL;
+    }
+  aside = keep_aside (self->path, error);
+  if (aside == NULL)
+    return NULL;
+  if (saving)
+    g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED,
+                 _("The host inventory had been damaged by another program (%s). It was kept as %s, and the hosts in this window were saved in its place."),
+                 local->message, aside);
+  else
+    g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED,
+                 _("The host inventory was damaged (%s). It was kept as %s, and Castellan starts with an empty inventory; you can repair the copy or import hosts again."),
+                 local->message, aside);
+  return NULL;
+}
+
+/* The file's hosts, by ID. */
+static GHashTable *
+hosts_of_file (GKeyFile *file)
+{
+  GHashTable *hosts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      CastellanHost *host;
+
+      if (!g_str_has_prefix (groups[i], HOST_GROUP_PREFIX))
+        continue;
+      host = castellan_host_new ();
+      g_object_set (host, "id", groups[i] + strlen (HOST_GROUP_PREFIX), NULL);
+      host_from_group (host, file, groups[i]);
+      g_hash_table_replace (hosts, (gpointer) castellan_host_get_id (host), host);
+    }
+  return hosts;
+}
+
+static void
+remember (CastellanInventory *self,
+          GHashTable         *hosts)
+{
+  GHashTableIter iter;
+  gpointer id, host;
+
+  g_hash_table_remove_all (self->baseline);
+  g_hash_table_iter_init (&iter, hosts);
+  while (g_hash_table_iter_next (&iter, &id, &host))
+    g_hash_table_insert (self->baseline, g_strdup (id), host_text (host));
+}
+
+static void
+remember_list (CastellanInventory *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->hosts));
+
+  g_hash_table_remove_all (self->baseline);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CastellanHost) host = g_list_model_get_item (G_LIST_MODEL (self->hosts), i);
+
+      g_hash_table_insert (self->baseline, g_strdup (castellan_host_get_id (host)), host_text (host));
+    }
+}
+
+/* Takes in what changed in the file since the baseline, host by host,
+ * except where this instance changed the same host. */
+static void
+merge (CastellanInventory *self,
+       GHashTable         *on_disk)
+{
+  g_autoptr(GHashTable) here = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) added = g_ptr_array_new ();
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->hosts));
+  GHashTableIter iter;
+  gpointer id, disk_host;
+
+  for (guint i = n; i-- > 0;)
+    {
+      g_autoptr(CastellanHost) host = g_list_model_get_item (G_LIST_MODEL (self->hosts), i);
+      const char *host_id = castellan_host_get_id (host);
+      const char *base = g_hash_table_lookup (self->baseline, host_id);
+      g_autofree char *text = NULL;
+      g_autofree char *theirs = NULL;
+      CastellanHost *other;
+
+      g_hash_table_add (here, (gpointer) host_id);
+      if (base == NULL)
+        continue;                       /* added here */
+      text = host_text (host);
+      if (!g_str_equal (text, base))
+        continue;                       /* changed here: this edit wins */
+      other = g_hash_table_lookup (on_disk, host_id);
+      if (other == NULL)
+        {
+          g_list_store_remove (self->hosts, i);   /* deleted elsewhere */
+          continue;
+        }
+      theirs = host_text (other);
+      if (!g_str_equal (theirs, base))
+        copy_host (host, other);        /* changed elsewhere */
+    }
+
+  g_hash_table_iter_init (&iter, on_disk);
+  while (g_hash_table_iter_next (&iter, &id, &disk_host))
+    if (!g_hash_table_contains (here, id) && !g_hash_table_contains (self->baseline, id))
+      g_ptr_array_add (added, disk_host);  /* added elsewhere */
+  if (added->len > 0)
+    g_list_store_splice (self->hosts, g_list_model_get_n_items (G_LIST_MODEL (self->hosts)), 0,
+                         added->pdata, added->len);
+}
+
+/* Temporary files left by a save that was cut short (a crash, a power
+ * cut) long enough ago that no save can still be writing them. */
+static void
+remove_stale_temporaries (const char *path)
+{
+  g_autofree char *dir_name = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autoptr(GDir) dir = g_dir_open (dir_name, 0, NULL);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *full = NULL;
+      GStatBuf st;
+
+      if (!g_str_has_prefix (name, base) || strlen (name) != strlen (base) + 7 ||
+          name[strlen (base)] != '.')
+        continue;
+      full = g_build_filename (dir_name, name, NULL);
+      if (g_stat (full, &st) == 0 && S_ISREG (st.st_mode) && now - st.st_mtime > 600)
+        g_unlink (full);
+    }
+}
+
 /**
  * castellan_inventory_load:
  *
@@ -210,43 +421,20 @@ gboolean
 castellan_inventory_load (CastellanInventory  *self,
                           GError             **error)
 {
-  g_autoptr(GKeyFile) file = g_key_file_new ();
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GKeyFile) file = NULL;
+  g_autoptr(GHashTable) on_disk = NULL;
+  g_autoptr(GPtrArray) loaded = g_ptr_array_new ();
   g_auto(GStrv) groups = NULL;
-  int version;
 
   g_list_store_remove_all (self->hosts);
-  if (!g_key_file_load_from_file (file, self->path, G_KEY_FILE_KEEP_COMMENTS, &local))
-    {
-      g_autofree char *aside = NULL;
+  g_hash_table_remove_all (self->baseline);
+  remove_stale_temporaries (self->path);
+  file = read_file (self, FALSE, error);
+  if (file == NULL)
+    return FALSE;
 
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
-      if (local->domain == G_FILE_ERROR)
-        {
-          g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_IO,
-                       _("The host inventory %s cannot be read: %s"), self->path, local->message);
-          return FALSE;
-        }
-      aside = keep_aside (self->path, error);
-      if (aside == NULL)
-        return FALSE;
-      g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED,
-                   _("The host inventory was damaged (%s). It was kept as %s, and Castellan starts with an empty inventory; you can repair the copy or import hosts again."),
-                   local->message, aside);
-      return FALSE;
-    }
-
-  version = g_key_file_get_integer (file, "castellan", "version", NULL);
-  if (version > FORMAT_VERSION)
-    {
-      g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_IO,
-                   _("The host inventory %s was written by a newer Castellan (format %d). It was left untouched; update Castellan to use it."),
-                   self->path, version);
-      return FALSE;
-    }
-
+  /* In the file's order. */
+  on_disk = hosts_of_file (file);
   groups = g_key_file_get_groups (file, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     {
@@ -254,30 +442,52 @@ castellan_inventory_load (CastellanInventory  *self,
 
       if (!g_str_has_prefix (groups[i], HOST_GROUP_PREFIX))
         continue;
-      host = castellan_host_new ();
-      g_object_set (host, "id", groups[i] + strlen (HOST_GROUP_PREFIX), NULL);
-      host_from_group (host, file, groups[i]);
-      g_ptr_array_add (loaded, host);
+      host = g_hash_table_lookup (on_disk, groups[i] + strlen (HOST_GROUP_PREFIX));
+      if (host != NULL)
+        g_ptr_array_add (loaded, host);
     }
   g_list_store_splice (self->hosts, 0, 0, loaded->pdata, loaded->len);
+  remember (self, on_disk);
   return TRUE;
 }
 
+/**
+ * castellan_inventory_save:
+ *
+ * Merges what another instance wrote meanwhile (see above), then writes
+ * the whole file atomically: a temporary file, synced, renamed over.
+ */
 gboolean
 castellan_inventory_save (CastellanInventory  *self,
                           GError             **error)
 {
   g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(GKeyFile) current = NULL;
   g_autofree char *dir = g_path_get_dirname (self->path);
   g_autofree char *data = NULL;
   g_autoptr(GError) local = NULL;
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->hosts));
+  g_autoptr(GError) damaged = NULL;
+  guint n;
   gsize len;
+
+  current = read_file (self, TRUE, &damaged);
+  if (current != NULL)
+    {
+      g_autoptr(GHashTable) on_disk = hosts_of_file (current);
+
+      merge (self, on_disk);
+    }
+  else if (!g_error_matches (damaged, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED))
+    {
+      g_propagate_error (error, g_steal_pointer (&damaged));
+      return FALSE;
+    }
 
   g_key_file_set_comment (file, NULL, NULL,
                           " Castellan host inventory: one [host ID] group per host. Secrets never go here; they live in the keyring.",
                           NULL);
   g_key_file_set_integer (file, "castellan", "version", FORMAT_VERSION);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->hosts));
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(CastellanHost) host = g_list_model_get_item (G_LIST_MODEL (self->hosts), i);
@@ -287,7 +497,8 @@ castellan_inventory_save (CastellanInventory  *self,
   data = g_key_file_to_data (file, &len, NULL);
 
   if (g_mkdir_with_parents (dir, 0700) != 0 ||
-      !g_file_set_contents_full (self->path, data, len, G_FILE_SET_CONTENTS_CONSISTENT,
+      !g_file_set_contents_full (self->path, data, len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                  0600, &local))
     {
       g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_IO,
@@ -295,5 +506,67 @@ castellan_inventory_save (CastellanInventory  *self,
                    self->path, local ? local->message : g_strerror (errno));
       return FALSE;
     }
+  g_free (self->written);
+  self->written = g_steal_pointer (&data);
+  remember_list (self);
+  if (damaged != NULL)
+    {
+      /* Saved; the damaged file found in its place is kept and said. */
+      g_propagate_error (error, g_steal_pointer (&damaged));
+      return FALSE;
+    }
   return TRUE;
+}
+
+static gboolean
+reread (gpointer user_data)
+{
+  CastellanInventory *self = user_data;
+  g_autofree char *contents = NULL;
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(GHashTable) on_disk = NULL;
+
+  self->reread_source = 0;
+  if (!g_file_get_contents (self->path, &contents, NULL, NULL) ||
+      g_strcmp0 (contents, self->written) == 0)
+    return G_SOURCE_REMOVE;          /* gone (kept as it is here), or our own */
+  if (!g_key_file_load_from_data (file, contents, -1, G_KEY_FILE_KEEP_COMMENTS, NULL) ||
+      g_key_file_get_integer (file, "castellan", "version", NULL) > FORMAT_VERSION)
+    return G_SOURCE_REMOVE;          /* half-edited by hand: the next save says it */
+  on_disk = hosts_of_file (file);
+  merge (self, on_disk);
+  remember (self, on_disk);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+file_changed (CastellanInventory *self,
+              GFile              *file,
+              GFile              *other,
+              GFileMonitorEvent   event)
+{
+  if (event == G_FILE_MONITOR_EVENT_DELETED || event == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED)
+    return;
+  /* A save is a burst of events; read once it has settled. */
+  g_clear_handle_id (&self->reread_source, g_source_remove);
+  self->reread_source = g_timeout_add (150, reread, self);
+}
+
+/**
+ * castellan_inventory_watch:
+ *
+ * Follows the file: hosts another instance adds, changes or deletes show
+ * up here (this instance's unsaved changes to the same host win).
+ */
+void
+castellan_inventory_watch (CastellanInventory *self)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (self->monitor != NULL)
+    return;
+  file = g_file_new_for_path (self->path);
+  self->monitor = g_file_monitor_file (file, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+  if (self->monitor != NULL)
+    g_signal_connect_swapped (self->monitor, "changed", G_CALLBACK (file_changed), self);
 }

@@ -29,6 +29,7 @@ gboolean            castellan_inventory_load         (CastellanInventory  *self,
                                                       GError             **error);
 gboolean            castellan_inventory_save         (CastellanInventory  *self,
                                                       GError             **error);
+void                castellan_inventory_watch        (CastellanInventory  *self);
 void                castellan_inventory_add          (CastellanInventory  *self,
                                                       CastellanHost       *host);
 void                castellan_inventory_remove       (CastellanInventory  *self,

@@ -192,6 +192,190 @@ test_duplicate_and_options (void)
   g_assert_nonnull (strstr (error->message, "digest"));
 }
 
+static CastellanHost *
+host_named (CastellanInventory *inv,
+            const char         *name)
+{
+  GListModel *hosts = castellan_inventory_get_hosts (inv);
+
+  for (guint i = 0; i < g_list_model_get_n_items (hosts); i++)
+    {
+      g_autoptr(CastellanHost) host = g_list_model_get_item (hosts, i);
+
+      if (g_str_equal (castellan_host_get_name (host), name))
+        return host;
+    }
+  return NULL;
+}
+
+static void
+rename_host (CastellanInventory *inv,
+             const char         *from,
+             const char         *to)
+{
+  CastellanHost *host = host_named (inv, from);
+
+  g_assert_nonnull (host);
+  g_object_set (host, "name", to, NULL);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+assert_names (CastellanInventory *inv,
+              const char         *expected)
+{
+  GListModel *hosts = castellan_inventory_get_hosts (inv);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_null_terminated (8, NULL, TRUE);
+  g_autofree char *joined = NULL;
+
+  for (guint i = 0; i < g_list_model_get_n_items (hosts); i++)
+    {
+      g_autoptr(CastellanHost) host = g_list_model_get_item (hosts, i);
+
+      g_ptr_array_add (names, (gpointer) castellan_host_get_name (host));
+    }
+  g_ptr_array_sort (names, compare_names);
+  joined = g_strjoinv (" ", (char **) names->pdata);
+  g_assert_cmpstr (joined, ==, expected);
+}
+
+/* Two instances editing the same file: every edit survives, host by host. */
+static void
+test_two_instances (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autoptr(CastellanInventory) a = castellan_inventory_new (path);
+  g_autoptr(CastellanInventory) b = castellan_inventory_new (path);
+  g_autoptr(CastellanInventory) check = castellan_inventory_new (path);
+  g_autoptr(GError) error = NULL;
+  const char *names[] = { "h1", "h2", "h3", "h4" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(CastellanHost) host = make_host (names[i], "srv.example");
+
+      castellan_inventory_add (a, host);
+    }
+  g_assert_true (castellan_inventory_save (a, &error));
+  g_assert_true (castellan_inventory_load (b, &error));
+  g_assert_no_error (error);
+
+  /* A edits h1 and deletes h4; B, not knowing, edits h2 and adds h5. */
+  rename_host (a, "h1", "h1-by-a");
+  castellan_inventory_remove (a, host_named (a, "h4"));
+  g_assert_true (castellan_inventory_save (a, &error));
+  rename_host (b, "h2", "h2-by-b");
+  {
+    g_autoptr(CastellanHost) h5 = make_host ("h5", "srv5.example");
+
+    castellan_inventory_add (b, h5);
+  }
+  g_assert_true (castellan_inventory_save (b, &error));
+  g_assert_no_error (error);
+  assert_names (b, "h1-by-a h2-by-b h3 h5");
+
+  /* A, still not knowing, edits h3: B's edit and host stay. */
+  rename_host (a, "h3", "h3-by-a");
+  g_assert_true (castellan_inventory_save (a, &error));
+  assert_names (a, "h1-by-a h2-by-b h3-by-a h5");
+
+  g_assert_true (castellan_inventory_load (check, &error));
+  g_assert_no_error (error);
+  assert_names (check, "h1-by-a h2-by-b h3-by-a h5");
+
+  /* Both change the same host: the later save wins, nothing breaks. */
+  rename_host (a, "h5", "h5-by-a");
+  rename_host (b, "h5", "h5-by-b");
+  g_assert_true (castellan_inventory_save (a, &error));
+  g_assert_true (castellan_inventory_save (b, &error));
+  g_assert_true (castellan_inventory_load (check, &error));
+  assert_names (check, "h1-by-a h2-by-b h3-by-a h5-by-b");
+}
+
+static gboolean
+names_are (gpointer user_data)
+{
+  CastellanInventory *inv = user_data;
+
+  return host_named (inv, "renamed") != NULL && host_named (inv, "added") != NULL &&
+         host_named (inv, "gone") == NULL;
+}
+
+/* An instance watching the file sees another's saves as they happen. */
+static void
+test_watch (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autoptr(CastellanInventory) a = castellan_inventory_new (path);
+  g_autoptr(CastellanInventory) b = castellan_inventory_new (path);
+  g_autoptr(CastellanHost) one = make_host ("one", "one.example");
+  g_autoptr(CastellanHost) gone = make_host ("gone", "gone.example");
+  g_autoptr(CastellanHost) added = make_host ("added", "added.example");
+  g_autoptr(GError) error = NULL;
+  gint64 deadline;
+
+  castellan_inventory_add (a, one);
+  castellan_inventory_add (a, gone);
+  g_assert_true (castellan_inventory_save (a, &error));
+  g_assert_true (castellan_inventory_load (b, &error));
+  castellan_inventory_watch (b);
+
+  g_object_set (one, "name", "renamed", NULL);
+  castellan_inventory_remove (a, gone);
+  castellan_inventory_add (a, added);
+  g_assert_true (castellan_inventory_save (a, &error));
+
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (!names_are (b) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10000), TRUE);
+  assert_names (b, "added renamed");
+}
+
+/* A file damaged by someone else between two saves is kept, not lost. */
+static void
+test_damaged_at_save (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(CastellanInventory) check = castellan_inventory_new (path);
+  g_autoptr(CastellanHost) host = make_host ("kept", "kept.example");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) listing = NULL;
+  const char *name;
+  guint asides = 0;
+
+  castellan_inventory_add (inv, host);
+  g_assert_true (castellan_inventory_save (inv, &error));
+  g_assert_true (g_file_set_contents (path, "[unterminated\nnot an ini file", -1, NULL));
+  g_assert_false (castellan_inventory_save (inv, &error));
+  g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED);
+  g_assert_nonnull (strstr (error->message, "were saved"));
+  g_clear_error (&error);
+
+  g_assert_true (castellan_inventory_load (check, &error));
+  assert_names (check, "kept");
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *full = g_build_filename (dir, name, NULL);
+      g_autofree char *contents = NULL;
+
+      if (!g_str_has_prefix (name, "inventory.ini.damaged-"))
+        continue;
+      asides++;
+      g_assert_true (g_file_get_contents (full, &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, "[unterminated\nnot an ini file");
+    }
+  g_assert_cmpuint (asides, ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -203,5 +387,8 @@ main (int   argc,
   g_test_add_func ("/inventory/ten-thousand", test_ten_thousand);
   g_test_add_func ("/inventory/csv", test_csv);
   g_test_add_func ("/inventory/duplicate-options", test_duplicate_and_options);
+  g_test_add_func ("/inventory/two-instances", test_two_instances);
+  g_test_add_func ("/inventory/watch", test_watch);
+  g_test_add_func ("/inventory/damaged-at-save", test_damaged_at_save);
   return g_test_run ();
 }
