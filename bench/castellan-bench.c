@@ -2,11 +2,24 @@
 /* The Castellan side of ./dev bench, on the real core:
  *   castellan-bench commands N URL [USER PASSWORD-FILE [TRUSTED]]
  *   castellan-bench stream BYTES URL [USER PASSWORD-FILE [TRUSTED]]
- * Prints one JSON line; the harness measures CPU and memory from outside. */
+ *   castellan-bench connect 1 URL [USER PASSWORD-FILE [TRUSTED]]
+ * commands runs N short commands in one shell, stream one `lab-stream
+ * BYTES` (checked byte for byte against the peer's pattern and written to
+ * /dev/null), connect one short command in a new process. The short
+ * command is `lab-echo hi` (BENCH_ECHO overrides `lab-echo`), which the lab
+ * peer answers without starting a process.
+ * Prints one JSON line: the harness measures CPU and memory from outside;
+ * loop_cpu_s is this process's CPU over the measured loop alone, and
+ * first_byte_mono the CLOCK_MONOTONIC time of the first output byte. */
+#include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include "bench-pattern.h"
 #include "castellan-connect-options.h"
 #include "castellan-shell.h"
 #include "castellan-trust-database.h"
@@ -19,7 +32,34 @@ typedef struct
   int exit_code;
   guint64 bytes;
   gint64 first_byte_us;
+  GBytes *pattern;      /* stream: what the bytes must be */
+  gboolean exact;
+  int sink;
 } Wait;
+
+/* This program's own peak RSS: ru_maxrss would also count the parent's
+ * pages for a child started with vfork(), as Python starts it. */
+static guint64
+peak_rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *hwm;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
+      (hwm = strstr (status, "VmHWM:")) == NULL)
+    return 0;
+  return g_ascii_strtoull (hwm + 6, NULL, 10);
+}
+
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+         ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
 
 static void
 on_output (CastellanStream  stream,
@@ -31,6 +71,27 @@ on_output (CastellanStream  stream,
 
   if (w->first_byte_us == 0)
     w->first_byte_us = g_get_monotonic_time ();
+  if (w->pattern != NULL)
+    {
+      guint64 offset = w->bytes;
+
+      if (stream != CASTELLAN_STREAM_STDOUT || !bench_pattern_check (w->pattern, &offset, data, length))
+        w->exact = FALSE;
+      while (length > 0)
+        {
+          gssize n = write (w->sink, data, length);
+
+          if (n <= 0)
+            {
+              w->exact = FALSE;
+              break;
+            }
+          w->bytes += n;
+          data += n;
+          length -= n;
+        }
+      return;
+    }
   w->bytes += length;
 }
 
@@ -91,16 +152,21 @@ main (int   argc,
   g_autoptr(CastellanConnectOptions) options = NULL;
   g_autoptr(CastellanConnection) connection = NULL;
   g_autoptr(CastellanShell) shell = NULL;
-  Wait w = { loop, NULL, FALSE, 0, 0, 0 };
+  Wait w = { loop, NULL, FALSE, 0, 0, 0, NULL, TRUE, -1 };
+  const char *echo = g_getenv ("BENCH_ECHO") ? g_getenv ("BENCH_ECHO") : "lab-echo";
   const char *mode;
   guint64 n;
   gint64 t0, t1;
+  double cpu0, cpu1;
 
   if (argc < 4)
     {
-      fprintf (stderr, "usage: castellan-bench commands|stream N URL [USER PASSWORD-FILE [TRUSTED]]\n");
+      fprintf (stderr, "usage: castellan-bench commands|stream|connect N URL [USER PASSWORD-FILE [TRUSTED]]\n");
       return 2;
     }
+  /* As castellan-run does (see there). */
+  mallopt (M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt (M_TRIM_THRESHOLD, 64 * 1024 * 1024);
   mode = argv[1];
   n = g_ascii_strtoull (argv[2], NULL, 10);
   endpoint = castellan_endpoint_parse (argv[3], FALSE, NULL);
@@ -128,13 +194,16 @@ main (int   argc,
   check (&w);
 
   t0 = g_get_monotonic_time ();
-  if (g_str_equal (mode, "commands"))
+  cpu0 = cpu_seconds ();
+  if (g_str_equal (mode, "commands") || g_str_equal (mode, "connect"))
     {
       const char *args[] = { "hi", NULL };
 
+      if (g_str_equal (mode, "connect"))
+        n = 1;
       for (guint64 i = 0; i < n; i++)
         {
-          castellan_shell_run_async (shell, "echo", args, NULL, on_output, &w, NULL, ran, &w);
+          castellan_shell_run_async (shell, echo, args, NULL, on_output, &w, NULL, ran, &w);
           check (&w);
         }
     }
@@ -142,16 +211,26 @@ main (int   argc,
     {
       g_autofree char *cmd = g_strdup_printf ("lab-stream %" G_GUINT64_FORMAT, n);
 
+      w.pattern = bench_pattern_block ();
+      w.sink = open ("/dev/null", O_WRONLY | O_CLOEXEC);
       castellan_shell_run_async (shell, cmd, NULL, NULL, on_output, &w, NULL, ran, &w);
       check (&w);
+      w.exact = w.exact && w.bytes == n;
+      g_clear_pointer (&w.pattern, g_bytes_unref);
+      close (w.sink);
     }
+  cpu1 = cpu_seconds ();
   t1 = g_get_monotonic_time ();
   castellan_shell_close_async (shell, NULL, closed, &w);
   check (&w);
 
   printf ("{\"mode\":\"%s\",\"n\":%" G_GUINT64_FORMAT ",\"bytes\":%" G_GUINT64_FORMAT
-          ",\"run_s\":%.6f,\"first_byte_s\":%.6f,\"encryption\":\"%s\"}\n",
-          mode, n, w.bytes, (t1 - t0) / 1e6, (w.first_byte_us - start) / 1e6,
+          ",\"exact\":%s,\"run_s\":%.6f,\"loop_cpu_s\":%.6f,\"first_byte_s\":%.6f"
+          ",\"first_byte_mono\":%.6f,\"peak_rss_kib\":%" G_GUINT64_FORMAT
+          ",\"connections\":%u,\"encryption\":\"%s\"}\n",
+          mode, n, w.bytes, w.exact ? "true" : "false", (t1 - t0) / 1e6, cpu1 - cpu0,
+          (w.first_byte_us - start) / 1e6, w.first_byte_us / 1e6, peak_rss_kib (),
+          castellan_connection_get_auth_count (connection),
           castellan_connection_get_verdict (connection)->encryption);
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "castellan-bench-probe.h"
 #include "castellan-console.h"
+#include "castellan-terminal-feed.h"
 #include "castellan-error.h"
 #include "castellan-security.h"
 
@@ -42,6 +43,8 @@ struct _CastellanConsole
   CastellanVerdict *verdict;
   GPtrArray *history;
   GString *last_output;     /* for screen readers: the last command's output */
+  CastellanTerminalFeed *feed;
+  gboolean feed_full;       /* the terminal is behind: the host is held back */
   CastellanInterpreter interpreter;
   int history_pos;
 };
@@ -58,26 +61,29 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* The terminal wants CR LF; remote output may have bare LF. */
+/* Everything shown goes one way, in order: through the terminal feed. */
 static void
 feed (CastellanConsole *self,
       const char       *data,
       gsize             length,
       const char       *style)
 {
-  g_autoptr(GString) out = g_string_sized_new (length + 16);
+  if (style != NULL)
+    castellan_terminal_feed_write (self->feed, style, strlen (style));
+  castellan_terminal_feed_write (self->feed, data, length);
+  if (style != NULL)
+    castellan_terminal_feed_write (self->feed, "\033[0m", 4);
+}
 
-  if (style != NULL)
-    g_string_append (out, style);
-  for (gsize i = 0; i < length; i++)
-    {
-      if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-        g_string_append_c (out, '\r');
-      g_string_append_c (out, data[i]);
-    }
-  if (style != NULL)
-    g_string_append (out, "\033[0m");
-  vte_terminal_feed (self->terminal, out->str, out->len);
+static void
+on_feed_pressure (gboolean full,
+                  gpointer user_data)
+{
+  CastellanConsole *self = user_data;
+
+  self->feed_full = full;
+  if (self->session != NULL)
+    castellan_session_set_paused (self->session, full);
 }
 
 static void
@@ -197,7 +203,10 @@ on_state_changed (CastellanSession *session,
       set_status (self, _("Ready"), FALSE);
       break;
     case CASTELLAN_SESSION_BUSY:
-      set_status (self, _("Running…"), TRUE);
+      /* No spinner here: its animation would redraw the window for as long
+       * as a command runs, and starve the terminal of the time it needs
+       * to show the command's output. */
+      set_status (self, _("Running…"), FALSE);
       break;
     case CASTELLAN_SESSION_CLOSED:
     default:
@@ -221,6 +230,9 @@ on_closed (CastellanSession *session,
     {
       feed_line (self, error->message, "\033[1;31m");
       set_status (self, _("Disconnected"), FALSE);
+      /* Read out with the status, as a command's output is. */
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->status_label),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, error->message, -1);
       g_signal_emit (self, signals[SIGNAL_FAILED], 0, error);
     }
   else
@@ -257,6 +269,7 @@ castellan_console_connect (CastellanConsole *self)
   feed_line (self, line, "\033[2m");
 
   self->session = castellan_session_new (self->options, self->interpreter);
+  castellan_session_set_paused (self->session, self->feed_full);
   g_signal_connect (self->session, "output", G_CALLBACK (on_output), self);
   g_signal_connect (self->session, "command-done", G_CALLBACK (on_command_done), self);
   g_signal_connect (self->session, "state-changed", G_CALLBACK (on_state_changed), self);
@@ -378,8 +391,14 @@ castellan_console_dispose (GObject *object)
 {
   CastellanConsole *self = CASTELLAN_CONSOLE (object);
 
+  GtkWidget *child;
+
   drop_session (self);
+  g_clear_pointer (&self->feed, castellan_terminal_feed_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_CONSOLE);
+  /* The template's children without an ID, too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (castellan_console_parent_class)->dispose (object);
 }
 
@@ -447,6 +466,7 @@ castellan_console_init (CastellanConsole *self)
   self->last_output = g_string_new (NULL);
   vte_terminal_set_scrollback_lines (self->terminal, SCROLLBACK_LINES);
   vte_terminal_set_input_enabled (self->terminal, FALSE);
+  self->feed = castellan_terminal_feed_new (self->terminal, on_feed_pressure, self);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
   update_colors (self);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
@@ -465,6 +485,8 @@ castellan_console_new (CastellanHost                 *host,
   self->options = castellan_connect_options_copy (options);
   self->interpreter = interpreter;
   title = castellan_console_dup_title (self);
+  /* Named after its host, so that a screen reader says whose console it is. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->terminal),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Remote output"), -1);
   show_verdict (self);

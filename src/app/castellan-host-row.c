@@ -102,12 +102,16 @@ static void
 castellan_host_row_dispose (GObject *object)
 {
   CastellanHostRow *self = CASTELLAN_HOST_ROW (object);
+  GtkWidget *child;
 
   if (self->host != NULL)
     g_clear_signal_handler (&self->notify_handler, self->host);
   g_clear_object (&self->host);
   g_clear_pointer (&self->context_menu, gtk_widget_unparent);
   gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_HOST_ROW);
+  /* The template's children without an ID, too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (castellan_host_row_parent_class)->dispose (object);
 }
 

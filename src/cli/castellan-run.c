@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <locale.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -185,6 +186,13 @@ main (int   argc,
     { NULL }
   };
   int first_command;
+
+  /* Replies of up to MaxEnvelopeSize (often 500 KB) are read, decrypted
+   * and decoded in a loop, each in buffers of that size: glibc would map
+   * and unmap them (or trim the heap) every time, and the pages would be
+   * faulted in and zeroed again for each reply. Keep them instead. */
+  mallopt (M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt (M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

@@ -15,6 +15,7 @@ castellan_connect_options_new (const CastellanEndpoint *endpoint)
   self->operation_timeout = CASTELLAN_DEFAULT_OPERATION_TIMEOUT;
   self->request_timeout = CASTELLAN_DEFAULT_REQUEST_TIMEOUT;
   self->trusted_hosts = castellan_trusted_hosts_parse (NULL);
+  self->credentials = castellan_gss_credentials_new ();
   return self;
 }
 
@@ -28,6 +29,7 @@ castellan_connect_options_copy (const CastellanConnectOptions *self)
   copy->endpoint = castellan_endpoint_copy (self->endpoint);
   copy->user = g_strdup (self->user);
   copy->password = g_strdup (self->password);
+  copy->credentials = self->credentials ? castellan_gss_credentials_ref (self->credentials) : NULL;
   copy->spn_service = g_strdup (self->spn_service);
   copy->tls_database = self->tls_database ? g_object_ref (self->tls_database) : NULL;
   copy->pinned_sha256 = g_strdup (self->pinned_sha256);
@@ -49,6 +51,9 @@ castellan_connect_options_set_password (CastellanConnectOptions *self,
 {
   wipe_string (&self->password);
   self->password = g_strdup (password);
+  /* Credentials from the old password are of no use any more. */
+  castellan_gss_credentials_unref (self->credentials);
+  self->credentials = castellan_gss_credentials_new ();
 }
 
 gboolean
@@ -66,6 +71,7 @@ castellan_connect_options_free (CastellanConnectOptions *self)
   if (self == NULL)
     return;
   wipe_string (&self->password);
+  g_clear_pointer (&self->credentials, castellan_gss_credentials_unref);
   castellan_endpoint_free (self->endpoint);
   g_free (self->user);
   g_free (self->spn_service);

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "castellan-endpoint.h"
+#include "castellan-gss-credentials.h"
 #include "castellan-trusted-hosts.h"
 #include "castellan-verdict.h"
 
@@ -28,6 +29,7 @@ typedef struct
   gboolean delegate;
   guint operation_timeout;        /* seconds a Receive may wait for output */
   guint request_timeout;          /* seconds for every other exchange */
+  CastellanGssCredentials *credentials; /* acquired from the password, shared by copies */
 } CastellanConnectOptions;
 
 CastellanConnectOptions *castellan_connect_options_new  (const CastellanEndpoint       *endpoint);

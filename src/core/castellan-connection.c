@@ -18,6 +18,9 @@
 
 #define SOAP_CONTENT_TYPE "application/soap+xml;charset=UTF-8"
 
+/* Kerberos's usual limit (Windows: MaxClockSkew), in microseconds. */
+#define KERBEROS_MAX_SKEW (5 * G_TIME_SPAN_MINUTE)
+
 /* One authenticated WinRM session with one host. The GSS context belongs
  * to one TCP connection, so the libsoup session keeps exactly one, and
  * requests go one at a time; a lost connection is authenticated anew. */
@@ -46,6 +49,11 @@ struct _CastellanConnection
 
   GQueue pending;                 /* GTask: requests waiting their turn */
   gboolean busy;
+
+  GByteArray *spare_body;         /* a reply buffer to read into again */
+  GTask *deferred_task;           /* a reply to parse, its follow-up sent */
+  GBytes *deferred_plain;
+  guint deferred_idle;
 };
 
 G_DEFINE_FINAL_TYPE (CastellanConnection, castellan_connection, G_TYPE_OBJECT)
@@ -73,6 +81,7 @@ castellan_connection_dispose (GObject *object)
     soup_session_abort (self->session);
   g_clear_object (&self->session);
   g_clear_object (&self->peer_certificate);
+  g_clear_pointer (&self->spare_body, g_byte_array_unref);
   G_OBJECT_CLASS (castellan_connection_parent_class)->dispose (object);
 }
 
@@ -185,6 +194,10 @@ typedef struct
   GSource *timeout;
   gboolean timed_out;
   guint timeout_seconds;
+  GInputStream *stream;           /* the reply body, read into body */
+  GByteArray *body;
+  gsize body_length;
+  gsize body_limit;
 } Exchange;
 
 static void
@@ -201,6 +214,8 @@ exchange_free (Exchange *ex)
       g_object_unref (ex->caller);
     }
   g_clear_object (&ex->cancellable);
+  g_clear_object (&ex->stream);
+  g_clear_pointer (&ex->body, g_byte_array_unref);
   g_clear_object (&ex->msg);
   g_clear_object (&ex->self);
   g_free (ex);
@@ -254,6 +269,13 @@ on_network_event (SoupMessage        *msg,
     }
 }
 
+static void
+unref_closure_data (gpointer  data,
+                    GClosure *closure)
+{
+  g_object_unref (data);
+}
+
 static SoupMessage *
 new_message (CastellanConnection *self,
              GBytes              *body,
@@ -271,22 +293,49 @@ new_message (CastellanConnection *self,
   if (authorization != NULL)
     soup_message_headers_replace (headers, "Authorization", authorization);
   soup_message_headers_replace (headers, "Connection", "Keep-Alive");
-  g_signal_connect_object (msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
+  /* Only HTTPS has certificates. The message holds a reference rather
+   * than watching the connection (g_signal_connect_object), which costs
+   * more on every request. */
+  if (self->options->endpoint->https)
+    g_signal_connect_data (msg, "accept-certificate", G_CALLBACK (on_accept_certificate),
+                           g_object_ref (self), unref_closure_data, 0);
   g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), NULL);
   return msg;
 }
 
-static void
-exchange_done (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
+/* Reply bodies are read into a buffer the connection keeps: a stream of
+ * Receive replies reuses one allocation instead of growing a new one (and
+ * faulting its pages in) for every reply. The GBytes handed out gives the
+ * buffer back when it is released. */
+typedef struct
 {
-  g_autoptr(GTask) task = user_data;
-  Exchange *ex = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  GBytes *body;
+  CastellanConnection *self;
+  GByteArray *buffer;
+} LentBody;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+static void
+body_returned (gpointer data)
+{
+  LentBody *lent = data;
+
+  if (lent->self->spare_body == NULL && lent->self->session != NULL)
+    lent->self->spare_body = lent->buffer;
+  else
+    g_byte_array_unref (lent->buffer);
+  g_object_unref (lent->self);
+  g_free (lent);
+}
+
+/* Completes the exchange with the body, or with the error explained. */
+static void
+exchange_return (GTask  *task_in,
+                 GBytes *body,
+                 GError *error_in)
+{
+  g_autoptr(GTask) task = task_in;
+  Exchange *ex = g_task_get_task_data (task);
+  g_autoptr(GError) error = error_in;
+
   if (body == NULL)
     {
       CastellanConnection *self = ex->self;
@@ -299,12 +348,153 @@ exchange_done (GObject      *source,
                                  self->options->endpoint->host, ex->timeout_seconds);
       else if (g_cancellable_is_cancelled (ex->caller))
         g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED, _("Cancelled."));
+      else if (self->auth_count > 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+        /* libsoup reconnects once when a kept-alive connection turns out
+         * closed: refused then means the session's host went away. */
+        g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST,
+                                 _("The connection to %s was lost, and the host now refuses new connections on port %u: WinRM has stopped there, or the host is restarting. Check the host, then try again."),
+                                 self->options->endpoint->host, self->options->endpoint->port);
       else
         g_task_return_error (task, castellan_net_error_translate (error, self->options->endpoint,
                                                                   self->tls_errors));
       return;
     }
   g_task_return_pointer (task, body, (GDestroyNotify) g_bytes_unref);
+}
+
+static void read_body (GTask *task);
+
+static void
+body_complete (GTask *task)
+{
+  Exchange *ex = g_task_get_task_data (task);
+  LentBody *lent = g_new0 (LentBody, 1);
+  GBytes *body;
+
+  lent->self = g_object_ref (ex->self);
+  lent->buffer = g_steal_pointer (&ex->body);
+  body = g_bytes_new_with_free_func (lent->buffer->data, ex->body_length, body_returned, lent);
+  exchange_return (task, body, NULL);
+}
+
+/* Takes one read's result: FALSE when the exchange is over (at the end of
+ * the body, or failed). */
+static gboolean
+body_data (GTask  *task,
+           gssize  n,
+           GError *error)
+{
+  Exchange *ex = g_task_get_task_data (task);
+
+  if (n < 0)
+    {
+      exchange_return (task, NULL, error);
+      return FALSE;
+    }
+  if (n == 0)
+    {
+      /* Read to the end and closed (which, at the end, does not block),
+       * the connection can carry the next request. A failure to close
+       * changes nothing of the body. */
+      g_input_stream_close (ex->stream, NULL, NULL);
+      body_complete (task);
+      return FALSE;
+    }
+  ex->body_length += n;
+  if (ex->body_length > ex->body_limit)
+    {
+      /* The reply is dropped unread past this point (the same words as
+       * castellan_wsman_reply_parse(), where honest hosts' replies are
+       * checked). */
+      exchange_return (task, NULL,
+                       g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_ENVELOPE_TOO_LARGE,
+                                    _("%s sent a reply of %lu bytes, more than the %lu bytes asked for (MaxEnvelopeSize). It was discarded."),
+                                    ex->self->options->endpoint->host, (unsigned long) ex->body_length,
+                                    (unsigned long) ex->self->max_envelope));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+body_read (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GTask *task = user_data;
+  GError *error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (body_data (task, n, error))
+    read_body (task);
+}
+
+static void
+read_body (GTask *task)
+{
+  Exchange *ex = g_task_get_task_data (task);
+  gboolean pollable = G_IS_POLLABLE_INPUT_STREAM (ex->stream) &&
+                      g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (ex->stream));
+
+  for (;;)
+    {
+      GError *error = NULL;
+      gssize n;
+
+      /* Read as much as has arrived, not a few kilobytes at a time. */
+      if (ex->body->len < ex->body_length + 16384)
+        g_byte_array_set_size (ex->body, MAX (ex->body->len * 2, ex->body_length + 65536));
+      /* What has arrived is taken at once; only then is a wait set up. */
+      if (!pollable)
+        break;
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (ex->stream),
+                                                    ex->body->data + ex->body_length,
+                                                    ex->body->len - ex->body_length,
+                                                    ex->cancellable, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_error_free (error);
+          break;
+        }
+      if (!body_data (task, n, error))
+        return;
+    }
+  g_input_stream_read_async (ex->stream, ex->body->data + ex->body_length,
+                             ex->body->len - ex->body_length, G_PRIORITY_DEFAULT, ex->cancellable,
+                             body_read, task);
+}
+
+static void
+exchange_sent (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GTask *task = user_data;
+  Exchange *ex = g_task_get_task_data (task);
+  CastellanConnection *self = ex->self;
+  SoupMessageHeaders *headers;
+  GError *error = NULL;
+  goffset length = 0;
+
+  ex->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (ex->stream == NULL)
+    {
+      exchange_return (task, NULL, error);
+      return;
+    }
+  /* A reply is at most the envelope size asked for, plus the framing of
+   * its encryption; twice that is room enough for any honest host. */
+  ex->body_limit = (gsize) self->max_envelope * 2 + 65536;
+  ex->body = g_steal_pointer (&self->spare_body);
+  if (ex->body == NULL)
+    ex->body = g_byte_array_new ();
+  headers = soup_message_get_response_headers (ex->msg);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+    length = soup_message_headers_get_content_length (headers);
+  if (length > 0 && (guint64) length <= ex->body_limit && ex->body->len < (gsize) length + 16384)
+    g_byte_array_set_size (ex->body, (guint) length + 16384);
+  read_body (task);
 }
 
 /* Sends msg; the task's result is the body, the message stays in the
@@ -337,8 +527,8 @@ exchange_async (CastellanConnection *self,
   g_task_set_task_data (task, ex, (GDestroyNotify) exchange_free);
 
   self->tls_errors = 0;
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, ex->cancellable,
-                                    exchange_done, task);
+  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, ex->cancellable,
+                           exchange_sent, task);
 }
 
 static GBytes *
@@ -424,6 +614,34 @@ authenticated (GTask       *task,
   g_task_return_boolean (task, TRUE);
 }
 
+/* A host that rejects a Kerberos ticket answers a plain 401. Its clock
+ * (the Date header) tells the most common cause apart. */
+static GError *
+ticket_rejected (CastellanConnection *self,
+                 SoupMessage         *msg)
+{
+  const char *host = self->options->endpoint->host;
+  const char *date = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Date");
+  g_autoptr(GDateTime) theirs = date ? soup_date_time_new_from_http_string (date) : NULL;
+  g_autoptr(GDateTime) ours = g_date_time_new_now_utc ();
+  GTimeSpan skew = theirs ? g_date_time_difference (theirs, ours) : 0;
+
+  if (ABS (skew) > KERBEROS_MAX_SKEW)
+    {
+      gulong minutes = (gulong) ((ABS (skew) + G_TIME_SPAN_MINUTE / 2) / G_TIME_SPAN_MINUTE);
+
+      return g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_CLOCK_SKEW,
+                          g_dngettext (GETTEXT_PACKAGE,
+                                       "The clocks of %s and of this computer differ by %lu minute, more than Kerberos allows (usually 5), so the host rejected the ticket. Synchronise both with the domain’s time (NTP) and try again.",
+                                       "The clocks of %s and of this computer differ by %lu minutes, more than Kerberos allows (usually 5), so the host rejected the ticket. Synchronise both with the domain’s time (NTP) and try again.",
+                                       minutes),
+                          host, minutes);
+    }
+  return g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
+                      _("%s rejected the Kerberos ticket. Check that its clock and the domain controllers’ agree within 5 minutes (NTP); otherwise its service key may not match the KDC’s (a host rejoined to the domain?), or the SPN belongs to another machine."),
+                      host);
+}
+
 static void
 gss_token_response (GObject      *source,
                     GAsyncResult *result,
@@ -466,19 +684,19 @@ gss_token_response (GObject      *source,
 
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
-      if (castellan_gss_get_method (self->gss) == CASTELLAN_AUTH_NTLM || castellan_gss_is_complete (self->gss))
+      if (!offers_scheme (msg, scheme))
+        g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
+                                 _("%s does not offer %s authentication. Choose a method it offers (castellan-run --probe lists them)."),
+                                 host, scheme);
+      /* A ticket the KDC issued proves the password right: the host
+       * refused the ticket for another reason. */
+      else if (castellan_gss_sent_ticket (self->gss))
+        g_task_return_error (task, ticket_rejected (self, msg));
+      else
         g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_CREDENTIALS_REJECTED,
                                  _("%s rejected the credentials%s%s. Check the user name (DOMAIN\\user or user@REALM) and the password."),
                                  host, self->options->user ? _(" of ") : "",
                                  self->options->user ? self->options->user : "");
-      else if (!offers_scheme (msg, scheme))
-        g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
-                                 _("%s does not offer %s authentication. Choose a method it offers (castellan-run --probe lists them)."),
-                                 host, scheme);
-      else
-        g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
-                                 _("%s rejected the Kerberos ticket. Its service key may not match the KDC’s (a host rejoined to the domain?), or the SPN belongs to another machine."),
-                                 host);
       return;
     }
 
@@ -612,6 +830,7 @@ start_authentication (GTask   *task,
   gss_options.delegate = o->delegate;
   gss_options.ntlm_allowed = self->decision.ntlm_allowed;
   gss_options.channel_binding = binding;
+  gss_options.credentials = o->credentials;
 
   g_clear_pointer (&self->gss, castellan_gss_free);
   self->gss = castellan_gss_new (&gss_options, error);
@@ -865,8 +1084,12 @@ typedef struct
   guint timeout;
   CastellanStreamFunc on_stream;
   gpointer stream_data;
+  CastellanFollowUp follow_up;
+  GAsyncReadyCallback callback;   /* of the request, for its follow-up */
+  gpointer user_data;
   gboolean sealed;
   gboolean retried;
+  gboolean released;              /* the connection went to a follow-up */
 } RequestData;
 
 static void
@@ -882,7 +1105,41 @@ static void
 request_complete (GTask *task)
 {
   CastellanConnection *self = g_task_get_source_object (task);
+  RequestData *data = g_task_get_task_data (task);
 
+  if (data->released)
+    return;
+  self->busy = FALSE;
+  run_next_request (self);
+}
+
+static GTask *new_request (CastellanConnection *self, GBytes *envelope, guint timeout_seconds,
+                           CastellanStreamFunc on_stream, gpointer stream_data,
+                           CastellanFollowUp follow_up, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data);
+
+/* Pipelining: once a reply is in and decrypted, the request that comes
+ * next (the next Receive of a running command) goes out before this reply
+ * is parsed, so that the host prepares its answer while this one is
+ * decoded. The connection is handed to it at once. */
+static void
+send_follow_up (CastellanConnection *self,
+                GTask               *task,
+                GBytes              *plain)
+{
+  RequestData *data = g_task_get_task_data (task);
+  g_autoptr(GBytes) next = NULL;
+  gsize len;
+  const guint8 *bytes = g_bytes_get_data (plain, &len);
+
+  if (data->follow_up == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (task)) ||
+      (next = data->follow_up (bytes, len, data->user_data)) == NULL)
+    return;
+  g_queue_push_head (&self->pending,
+                     new_request (self, next, data->timeout, data->on_stream, data->stream_data,
+                                  data->follow_up, g_task_get_cancellable (task), data->callback,
+                                  data->user_data));
+  data->released = TRUE;
   self->busy = FALSE;
   run_next_request (self);
 }
@@ -935,7 +1192,9 @@ open_reply (CastellanConnection  *self,
                        self->options->endpoint->host);
           return NULL;
         }
-      return castellan_sealing_unseal (self->gss, body, ctype, error);
+      /* The body is this connection's own reply buffer (see LentBody),
+       * which nothing else reads: it is decrypted in place. */
+      return castellan_sealing_unseal_in_place (self->gss, body, ctype, error);
     }
   if (encrypted)
     {
@@ -945,6 +1204,54 @@ open_reply (CastellanConnection  *self,
       return NULL;
     }
   return g_bytes_ref (body);
+}
+
+/* Parses a reply (handing its output over) and completes its request. */
+static void
+complete_reply (CastellanConnection *self,
+                GTask               *task,
+                GBytes              *plain)
+{
+  RequestData *data = g_task_get_task_data (task);
+  CastellanWsmanReply *reply;
+  GError *error = NULL;
+
+  reply = castellan_wsman_reply_parse (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),
+                                       self->max_envelope, self->options->endpoint->host,
+                                       data->on_stream, data->stream_data, &error);
+  /* Done with the reply's bytes: the buffer is free for the next one. */
+  g_bytes_unref (plain);
+  if (reply == NULL)
+    {
+      request_return_error (task, error);
+      return;
+    }
+  g_object_ref (task);
+  g_task_return_pointer (task, reply, (GDestroyNotify) castellan_wsman_reply_free);
+  request_complete (task);
+  g_object_unref (task);
+}
+
+/* The reply whose parse waits (see request_response()): parsed now. */
+static void
+finish_deferred_reply (CastellanConnection *self)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->deferred_task);
+
+  if (task == NULL)
+    return;
+  g_clear_handle_id (&self->deferred_idle, g_source_remove);
+  complete_reply (self, task, g_steal_pointer (&self->deferred_plain));
+}
+
+static gboolean
+deferred_reply_idle (gpointer user_data)
+{
+  CastellanConnection *self = user_data;
+
+  self->deferred_idle = 0;
+  finish_deferred_reply (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -959,10 +1266,11 @@ request_response (GObject      *source,
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GBytes) plain = NULL;
-  CastellanWsmanReply *reply;
   GError *error = NULL;
   guint status;
 
+  /* Replies are handed over in order: the one before first. */
+  finish_deferred_reply (self);
   body = exchange_finish (self, result, &msg, &error);
   if (body == NULL)
     {
@@ -1023,18 +1331,21 @@ request_response (GObject      *source,
       request_return_error (task, error);
       return;
     }
-  reply = castellan_wsman_reply_parse (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),
-                                       self->max_envelope, host, data->on_stream,
-                                       data->stream_data, &error);
-  if (reply == NULL)
+  if (status == SOUP_STATUS_OK)
+    send_follow_up (self, task, plain);
+  g_clear_pointer (&body, g_bytes_unref);
+  if (data->released)
     {
-      request_return_error (task, error);
+      /* Let libsoup send the follow-up first: parse when the main loop
+       * has nothing more urgent, or before the next reply, whichever
+       * comes first. */
+      self->deferred_task = g_steal_pointer (&task);
+      self->deferred_plain = g_steal_pointer (&plain);
+      self->deferred_idle = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deferred_reply_idle,
+                                             g_object_ref (self), g_object_unref);
       return;
     }
-  g_object_ref (task);
-  g_task_return_pointer (task, reply, (GDestroyNotify) castellan_wsman_reply_free);
-  request_complete (task);
-  g_object_unref (task);
+  complete_reply (self, task, g_steal_pointer (&plain));
 }
 
 static void
@@ -1113,23 +1424,68 @@ castellan_connection_request_async (CastellanConnection *self,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
-  GTask *task;
-  RequestData *data;
-
   g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
   g_return_if_fail (envelope != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
+  g_queue_push_tail (&self->pending,
+                     new_request (self, envelope, timeout_seconds, on_stream, stream_data, NULL,
+                                  cancellable, callback, user_data));
+  run_next_request (self);
+}
+
+/**
+ * castellan_connection_request_follow_async:
+ * @follow_up: given each reply's plaintext before it is parsed, returns
+ *   the request to send next, at once (or %NULL); its result goes to
+ *   @callback with @user_data as well, after this one's
+ *
+ * castellan_connection_request_async() with pipelining: the next request
+ * is on its way while this reply is parsed and its output handed over.
+ */
+void
+castellan_connection_request_follow_async (CastellanConnection *self,
+                                           GBytes              *envelope,
+                                           guint                timeout_seconds,
+                                           CastellanStreamFunc  on_stream,
+                                           gpointer             stream_data,
+                                           CastellanFollowUp    follow_up,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data)
+{
+  g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
+  g_return_if_fail (envelope != NULL);
+
+  g_queue_push_tail (&self->pending,
+                     new_request (self, envelope, timeout_seconds, on_stream, stream_data,
+                                  follow_up, cancellable, callback, user_data));
+  run_next_request (self);
+}
+
+static GTask *
+new_request (CastellanConnection *self,
+             GBytes              *envelope,
+             guint                timeout_seconds,
+             CastellanStreamFunc  on_stream,
+             gpointer             stream_data,
+             CastellanFollowUp    follow_up,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  RequestData *data = g_new0 (RequestData, 1);
+
   g_task_set_source_tag (task, castellan_connection_request_async);
-  data = g_new0 (RequestData, 1);
   data->envelope = g_bytes_ref (envelope);
   data->timeout = timeout_seconds ? timeout_seconds : self->options->request_timeout;
   data->on_stream = on_stream;
   data->stream_data = stream_data;
+  data->follow_up = follow_up;
+  data->callback = callback;
+  data->user_data = user_data;
   g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
-
-  g_queue_push_tail (&self->pending, task);
-  run_next_request (self);
+  return task;
 }
 
 CastellanWsmanReply *

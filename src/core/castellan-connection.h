@@ -30,6 +30,21 @@ void                    castellan_connection_request_async  (CastellanConnection
                                                              GCancellable          *cancellable,
                                                              GAsyncReadyCallback    callback,
                                                              gpointer               user_data);
+/* Given the plaintext of a reply before it is parsed: the request to send
+ * next, at once, or NULL. */
+typedef GBytes *(*CastellanFollowUp) (const guint8 *plaintext,
+                                      gsize         length,
+                                      gpointer      user_data);
+
+void                    castellan_connection_request_follow_async (CastellanConnection *self,
+                                                             GBytes                *envelope,
+                                                             guint                  timeout_seconds,
+                                                             CastellanStreamFunc    on_stream,
+                                                             gpointer               stream_data,
+                                                             CastellanFollowUp      follow_up,
+                                                             GCancellable          *cancellable,
+                                                             GAsyncReadyCallback    callback,
+                                                             gpointer               user_data);
 CastellanWsmanReply    *castellan_connection_request_finish (CastellanConnection   *self,
                                                              GAsyncResult          *result,
                                                              GError               **error);

@@ -10,6 +10,7 @@
 
 #include "castellan-error.h"
 #include "castellan-gss.h"
+#include "castellan-gss-credentials-private.h"
 
 /* gss-ntlmssp's mechanism, 1.3.6.1.4.1.311.2.2.10 */
 static gss_OID_desc ntlm_oid = { 10, (void *) "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a" };
@@ -26,6 +27,7 @@ struct _CastellanGss
   char *user;
   char *password;           /* kept only to explain a failure; wiped on free */
   gss_cred_id_t cred;
+  gboolean cred_shared;     /* owned by the options' CastellanGssCredentials */
   gss_name_t target;
   gss_ctx_id_t ctx;
   gss_OID mech;             /* what the context is initiated with */
@@ -33,6 +35,8 @@ struct _CastellanGss
   OM_uint32 ret_flags;
   gboolean complete;
   gboolean kerberos;        /* the mechanism in use, once complete */
+  guint steps;
+  gboolean ticket_sent;     /* the last token sent is the Kerberos AP-REQ */
   struct gss_channel_bindings_struct bindings;
   gboolean has_bindings;
   GBytes *binding_data;
@@ -178,8 +182,20 @@ acquire_credentials (CastellanGss               *self,
   gboolean restrict_to_kerberos = options->auth == CASTELLAN_AUTH_REQUEST_NEGOTIATE &&
                                   !options->ntlm_allowed;
 
+  g_autofree char *key = NULL;
+
   if (options->password == NULL && options->user == NULL && !restrict_to_kerberos)
     return TRUE;  /* the default credentials, found at the first step */
+
+  if (options->password != NULL && options->credentials != NULL)
+    {
+      key = g_strdup_printf ("%d:%d:%s", options->auth, restrict_to_kerberos,
+                             options->user ? options->user : "");
+      self->cred = castellan_gss_credentials_lookup (options->credentials, key);
+      self->cred_shared = self->cred != GSS_C_NO_CREDENTIAL;
+      if (self->cred_shared)
+        return TRUE;
+    }
 
   if (options->user != NULL)
     {
@@ -232,6 +248,11 @@ acquire_credentials (CastellanGss               *self,
           set_gss_error (self, error, major, minor, _("limiting Negotiate to Kerberos"));
           return FALSE;
         }
+    }
+  if (key != NULL)
+    {
+      castellan_gss_credentials_store (options->credentials, key, self->cred);
+      self->cred_shared = TRUE;
     }
   return TRUE;
 }
@@ -311,7 +332,7 @@ castellan_gss_free (CastellanGss *self)
     return;
   if (self->ctx != GSS_C_NO_CONTEXT)
     gss_delete_sec_context (&minor, &self->ctx, GSS_C_NO_BUFFER);
-  if (self->cred != GSS_C_NO_CREDENTIAL)
+  if (self->cred != GSS_C_NO_CREDENTIAL && !self->cred_shared)
     gss_release_cred (&minor, &self->cred);
   if (self->target != GSS_C_NO_NAME)
     gss_release_name (&minor, &self->target);
@@ -374,6 +395,66 @@ diagnose_kerberos (CastellanGss  *self,
   return TRUE;
 }
 
+/* Moves *p into the DER element at *p, which must have this tag; enough
+ * to walk the head of a SPNEGO token. */
+static gboolean
+der_enter (const guint8  **p,
+           const guint8   *end,
+           guint8          tag,
+           gsize          *length)
+{
+  const guint8 *q = *p;
+  gsize len = 0;
+
+  if (end - q < 2 || *q++ != tag)
+    return FALSE;
+  if (*q < 0x80)
+    len = *q++;
+  else
+    {
+      guint n = *q++ & 0x7f;
+
+      if (n == 0 || n > 4 || (gsize) (end - q) < n)
+        return FALSE;
+      while (n-- > 0)
+        len = (len << 8) | *q++;
+    }
+  if ((gsize) (end - q) < len)
+    return FALSE;
+  *p = q;
+  *length = len;
+  return TRUE;
+}
+
+/* Whether a first token carries a Kerberos ticket: a raw Kerberos token,
+ * or SPNEGO whose first mechanism, the one its optimistic token is for
+ * (RFC 4178), is Kerberos. */
+static gboolean
+first_token_is_kerberos (CastellanGss *self,
+                         GBytes       *token)
+{
+  /* 1.2.840.48018.1.2.2, the OID Windows used for Kerberos by mistake */
+  static const guint8 ms_krb5[] = { 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02 };
+  gsize size, len;
+  const guint8 *p = g_bytes_get_data (token, &size);
+  const guint8 *end = p + size;
+
+  if (self->mech == &krb5_oid)
+    return TRUE;
+  if (self->mech != &spnego_oid)
+    return FALSE;
+  /* [APPLICATION 0] { OID, [0] NegTokenInit { [0] mechTypes { OID, … } } } */
+  if (!der_enter (&p, end, 0x60, &len) || !der_enter (&p, end, 0x06, &len))
+    return FALSE;
+  p += len;
+  if (!der_enter (&p, end, 0xa0, &len) || !der_enter (&p, end, 0x30, &len) ||
+      !der_enter (&p, end, 0xa0, &len) || !der_enter (&p, end, 0x30, &len) ||
+      !der_enter (&p, end, 0x06, &len))
+    return FALSE;
+  return (len == krb5_oid.length && memcmp (p, krb5_oid.elements, len) == 0) ||
+         (len == sizeof ms_krb5 && memcmp (p, ms_krb5, len) == 0);
+}
+
 /**
  * castellan_gss_step:
  * @in_token: the server's token, or %NULL for the first step
@@ -403,6 +484,9 @@ castellan_gss_step (CastellanGss  *self,
   if (out.length > 0)
     *out_token = g_bytes_new (out.value, out.length);
   gss_release_buffer (&release_minor, &out);
+  self->steps++;
+  self->ticket_sent = self->steps == 1 && !GSS_ERROR (major) && *out_token != NULL &&
+                      first_token_is_kerberos (self, *out_token);
 
   if (GSS_ERROR (major))
     {
@@ -439,6 +523,15 @@ gboolean
 castellan_gss_is_complete (CastellanGss *self)
 {
   return self->complete;
+}
+
+/* Whether the token last sent is the first of a Kerberos exchange, the
+ * one with the ticket: a plain 401 in answer means the host rejected the
+ * ticket, not a password. */
+gboolean
+castellan_gss_sent_ticket (CastellanGss *self)
+{
+  return self->ticket_sent;
 }
 
 /* Kerberos must prove the server: a complete context whose mutual flag is
@@ -638,17 +731,29 @@ failed:
   return FALSE;
 }
 
+static void
+release_gss_buffer (gpointer data)
+{
+  OM_uint32 minor;
+
+  gss_release_buffer (&minor, data);
+  g_free (data);
+}
+
 /**
  * castellan_gss_unseal:
- * @signature: the signature, directly followed by the sealed data; both
- *   may be overwritten
+ * @body: holds the signature at @offset, directly followed by the sealed
+ *   data; its bytes are decrypted in place, so the caller lends a body
+ *   nothing else reads
  *
- * Returns: (transfer full): the plaintext, or %NULL when the message does
- *   not open with this context or was not encrypted.
+ * Returns: (transfer full): the plaintext, without a copy (Kerberos: a
+ *   slice of @body; NTLM: the mechanism's own buffer), or %NULL when the
+ *   message does not open with this context or was not encrypted.
  */
 GBytes *
 castellan_gss_unseal (CastellanGss  *self,
-                      guint8        *signature,
+                      GBytes        *body,
+                      gsize          offset,
                       gsize          signature_length,
                       gsize          sealed_length,
                       GError       **error)
@@ -656,6 +761,9 @@ castellan_gss_unseal (CastellanGss  *self,
   OM_uint32 major, minor;
   int conf = 0;
   GBytes *plain = NULL;
+  guint8 *signature = (guint8 *) g_bytes_get_data (body, NULL) + offset;
+
+  g_return_val_if_fail (offset + signature_length + sealed_length <= g_bytes_get_size (body), NULL);
 
   if (self->kerberos)
     {
@@ -667,17 +775,19 @@ castellan_gss_unseal (CastellanGss  *self,
 
       major = gss_unwrap_iov (&minor, self->ctx, &conf, NULL, iov, 3);
       if (!GSS_ERROR (major))
-        plain = g_bytes_new (iov[1].buffer.value, iov[1].buffer.length);
+        plain = g_bytes_new_from_bytes (body, (guint8 *) iov[1].buffer.value - signature + offset,
+                                        iov[1].buffer.length);
     }
   else
     {
       gss_buffer_desc in = { signature_length + sealed_length, signature };
-      gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
+      gss_buffer_t out = g_new0 (gss_buffer_desc, 1);
 
-      major = gss_unwrap (&minor, self->ctx, &in, &out, &conf, NULL);
+      major = gss_unwrap (&minor, self->ctx, &in, out, &conf, NULL);
       if (!GSS_ERROR (major))
-        plain = g_bytes_new (out.value, out.length);
-      gss_release_buffer (&minor, &out);
+        plain = g_bytes_new_with_free_func (out->value, out->length, release_gss_buffer, out);
+      else
+        release_gss_buffer (out);
     }
 
   if (GSS_ERROR (major))

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "castellan-gss-credentials.h"
 #include "castellan-verdict.h"
 
 G_BEGIN_DECLS
@@ -17,6 +18,7 @@ typedef struct
   gboolean delegate;
   gboolean ntlm_allowed;       /* may Negotiate end in NTLM? */
   GBytes *channel_binding;     /* "tls-server-end-point:…" over HTTPS */
+  CastellanGssCredentials *credentials; /* where credentials from a password are kept */
 } CastellanGssOptions;
 
 /* One GSS-API security context: the 401 exchange, then MS-WSMV sealing. */
@@ -31,6 +33,7 @@ gboolean            castellan_gss_step           (CastellanGss              *sel
                                                   GBytes                   **out_token,
                                                   GError                   **error);
 gboolean            castellan_gss_is_complete    (CastellanGss              *self);
+gboolean            castellan_gss_sent_ticket    (CastellanGss              *self);
 gboolean            castellan_gss_needs_mutual   (CastellanGss              *self);
 const char         *castellan_gss_http_scheme    (CastellanGss              *self);
 const char         *castellan_gss_protocol       (CastellanGss              *self);
@@ -44,7 +47,8 @@ gboolean            castellan_gss_seal           (CastellanGss              *sel
                                                   GByteArray                *body,
                                                   GError                   **error);
 GBytes             *castellan_gss_unseal         (CastellanGss              *self,
-                                                  guint8                    *signature,
+                                                  GBytes                    *body,
+                                                  gsize                      offset,
                                                   gsize                      signature_length,
                                                   gsize                      sealed_length,
                                                   GError                   **error);

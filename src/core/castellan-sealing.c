@@ -240,10 +240,29 @@ castellan_sealing_unseal (CastellanGss  *gss,
                           const char    *content_type,
                           GError       **error)
 {
+  gsize len = g_bytes_get_size (body);
+  g_autoptr(GBytes) copy = g_bytes_new_take (g_memdup2 (g_bytes_get_data (body, NULL), len), len);
+
+  return castellan_sealing_unseal_in_place (gss, copy, content_type, error);
+}
+
+/**
+ * castellan_sealing_unseal_in_place:
+ * @body: the HTTP body, lent by a caller that owns its bytes: the sealed
+ *   data is decrypted where it lies
+ *
+ * castellan_sealing_unseal() without a copy; the result may be a slice of
+ * @body.
+ */
+GBytes *
+castellan_sealing_unseal_in_place (CastellanGss  *gss,
+                                   GBytes        *body,
+                                   const char    *content_type,
+                                   GError       **error)
+{
   g_autofree char *boundary = castellan_sealing_boundary (content_type);
   CastellanSealedParts parts;
   g_autoptr(GBytes) plain = NULL;
-  g_autofree guint8 *copy = NULL;
   gsize len;
   const guint8 *data = g_bytes_get_data (body, &len);
 
@@ -261,8 +280,8 @@ castellan_sealing_unseal (CastellanGss  *gss,
       return NULL;
     }
 
-  copy = g_memdup2 (data + parts.signature_offset, parts.signature_length + parts.sealed_length);
-  plain = castellan_gss_unseal (gss, copy, parts.signature_length, parts.sealed_length, error);
+  plain = castellan_gss_unseal (gss, body, parts.signature_offset, parts.signature_length,
+                                parts.sealed_length, error);
   if (plain != NULL && g_bytes_get_size (plain) != parts.original_length)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_SEALING_FAILED,

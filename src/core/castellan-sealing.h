@@ -32,6 +32,10 @@ GBytes  *castellan_sealing_unseal        (CastellanGss         *gss,
                                           GBytes               *body,
                                           const char           *content_type,
                                           GError              **error);
+GBytes  *castellan_sealing_unseal_in_place (CastellanGss      *gss,
+                                            GBytes            *body,
+                                            const char        *content_type,
+                                            GError           **error);
 void     castellan_sealed_parts_clear    (CastellanSealedParts *parts);
 
 G_END_DECLS

@@ -331,6 +331,7 @@ connected (GObject      *source,
       return;
     }
   self->shell = castellan_shell_new (self->connection, NULL);
+  castellan_shell_set_interactive (self->shell, TRUE);
   castellan_shell_create_async (self->shell, TRUE, self->cancellable, shell_created,
                                 g_object_ref (self));
 }
@@ -411,6 +412,20 @@ castellan_session_close (CastellanSession *self)
     return;
   g_cancellable_cancel (self->cancellable);
   if (self->shell != NULL)
-    castellan_shell_close_async (self->shell, NULL, NULL, NULL);
+    {
+      /* A held Receive goes, cancelled, and lets go of the shell. */
+      castellan_shell_set_paused (self->shell, FALSE);
+      castellan_shell_close_async (self->shell, NULL, NULL, NULL);
+    }
   finish (self, NULL);
+}
+
+/* While the console cannot keep up with the output: see
+ * castellan_shell_set_paused(). */
+void
+castellan_session_set_paused (CastellanSession *self,
+                              gboolean          paused)
+{
+  if (self->shell != NULL)
+    castellan_shell_set_paused (self->shell, paused);
 }

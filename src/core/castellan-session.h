@@ -40,6 +40,8 @@ void                  castellan_session_send_line    (CastellanSession *self,
                                                       const char       *line);
 void                  castellan_session_interrupt    (CastellanSession *self);
 void                  castellan_session_close        (CastellanSession *self);
+void                  castellan_session_set_paused   (CastellanSession *self,
+                                                      gboolean          paused);
 CastellanSessionState castellan_session_get_state    (CastellanSession *self);
 const CastellanVerdict *castellan_session_get_verdict (CastellanSession *self);
 const GError         *castellan_session_get_error    (CastellanSession *self);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE /* memmem */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "castellan-error.h"
 #include "castellan-shell.h"
@@ -37,6 +39,9 @@ struct _CastellanShell
   char *session_id;
   char *shell_id;
   guint receiving;
+  gboolean interactive;           /* yield to the user between Receives */
+  gboolean paused;                /* the reader wants no more output for now */
+  GTask *held;                    /* the run whose next Receive waits for it */
 };
 
 G_DEFINE_FINAL_TYPE (CastellanShell, castellan_shell, G_TYPE_OBJECT)
@@ -96,6 +101,32 @@ CastellanConnection *
 castellan_shell_get_connection (CastellanShell *self)
 {
   return self->connection;
+}
+
+static gboolean resume_receive (gpointer task);
+
+/* See resume_receive(). */
+void
+castellan_shell_set_interactive (CastellanShell *self,
+                                 gboolean        interactive)
+{
+  self->interactive = interactive;
+}
+
+/**
+ * castellan_shell_set_paused:
+ *
+ * For an interactive shell: while paused, no new Receive is sent, so the
+ * host holds the command's output (and the command waits) until whoever
+ * shows it has caught up.
+ */
+void
+castellan_shell_set_paused (CastellanShell *self,
+                            gboolean        paused)
+{
+  self->paused = paused;
+  if (!paused && self->held != NULL)
+    g_idle_add_full (G_PRIORITY_DEFAULT, resume_receive, g_steal_pointer (&self->held), NULL);
 }
 
 const char *
@@ -270,6 +301,8 @@ typedef struct
   CastellanCommandStarted on_started;
   CastellanStreamFunc on_stream;
   gpointer stream_data;
+  guint in_flight;               /* Receives sent and not yet answered */
+  gboolean finished;              /* the task has its result */
 } RunData;
 
 static void
@@ -281,6 +314,16 @@ run_data_free (RunData *data)
 
 static void send_receive (GTask *task);
 
+/* In a desktop console, the next Receive waits its turn behind the events
+ * already queued (input, redraws of other consoles, accessibility
+ * queries), so that many streaming consoles cannot crowd out the window. */
+static gboolean
+resume_receive (gpointer task)
+{
+  send_receive (task);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 received (GObject      *source,
           GAsyncResult *result,
@@ -288,29 +331,77 @@ received (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   CastellanShell *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
   g_autoptr(CastellanWsmanReply) reply = NULL;
   GError *error = NULL;
 
   self->receiving--;
+  data->in_flight--;
   reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  /* A Receive sent ahead (next_receive()) can come back after the command
+   * is over, or after a failure: nothing more to say then. */
+  if (data->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
   if (reply == NULL)
     {
       if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_OPERATION_TIMEOUT))
         {
           /* No output yet: ask again. */
           g_clear_error (&error);
-          send_receive (g_steal_pointer (&task));
+          if (data->in_flight == 0)
+            send_receive (g_steal_pointer (&task));
           return;
         }
+      data->finished = TRUE;
       g_task_return_error (task, error);
       return;
     }
   if (reply->done)
     {
+      data->finished = TRUE;
       g_task_return_int (task, reply->exit_code);
       return;
     }
-  send_receive (g_steal_pointer (&task));
+  /* The next Receive is already on its way. */
+  if (data->in_flight > 0)
+    return;
+  if (self->interactive && self->paused)
+    g_set_object (&self->held, task);
+  else if (self->interactive)
+    g_idle_add_full (G_PRIORITY_DEFAULT, resume_receive, g_steal_pointer (&task), NULL);
+  else
+    send_receive (g_steal_pointer (&task));
+}
+
+#define STATE_RUNNING "State=\"" CASTELLAN_NS_SHELL "/CommandState/Running\""
+
+/* Given a Receive reply, decrypted but not yet parsed: when it says the
+ * command still runs, the next Receive goes out at once, and the host
+ * prepares more output while this reply is decoded. The CommandState comes
+ * last, after the output; and base64 has no quotes, so output cannot pass
+ * for it. Wrongly sent, a Receive is merely answered and ignored. */
+static GBytes *
+next_receive (const guint8 *plaintext,
+              gsize         length,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  CastellanShell *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  gsize tail = MIN (length, 2048);
+  CastellanSoapContext ctx;
+
+  if (data->finished || self->shell_id == NULL ||
+      memmem (plaintext + length - tail, tail, STATE_RUNNING, strlen (STATE_RUNNING)) == NULL)
+    return NULL;
+  fill_context (self, self->connection, &ctx);
+  self->receiving++;
+  data->in_flight++;
+  g_object_ref (task);  /* for received() of this Receive */
+  return castellan_soap_receive (&ctx, self->shell_id, data->command_id);
 }
 
 static void
@@ -324,10 +415,13 @@ send_receive (GTask *task)
   fill_context (self, self->connection, &ctx);
   envelope = castellan_soap_receive (&ctx, self->shell_id, data->command_id);
   self->receiving++;
-  castellan_connection_request_async (self->connection, envelope,
-                                      ctx.operation_timeout + RECEIVE_GRACE,
-                                      data->on_stream, data->stream_data,
-                                      g_task_get_cancellable (task), received, task);
+  data->in_flight++;
+  /* A desktop console yields to the window between Receives instead. */
+  castellan_connection_request_follow_async (self->connection, envelope,
+                                             ctx.operation_timeout + RECEIVE_GRACE,
+                                             data->on_stream, data->stream_data,
+                                             self->interactive ? NULL : next_receive,
+                                             g_task_get_cancellable (task), received, task);
 }
 
 static void

@@ -20,6 +20,10 @@ CastellanShell *castellan_shell_new             (CastellanConnection          *c
                                                  const CastellanShellOptions  *options);
 CastellanConnection *castellan_shell_get_connection (CastellanShell           *self);
 const char     *castellan_shell_get_id          (CastellanShell               *self);
+void            castellan_shell_set_interactive (CastellanShell               *self,
+                                                 gboolean                      interactive);
+void            castellan_shell_set_paused      (CastellanShell               *self,
+                                                 gboolean                      paused);
 
 void            castellan_shell_create_async    (CastellanShell               *self,
                                                  gboolean                      read_max_envelope,

@@ -55,6 +55,19 @@ append_escaped (GString    *out,
     }
 }
 
+static void
+append_uint (GString *out,
+             guint    value)
+{
+  char digits[16];
+  int i = sizeof digits;
+
+  do
+    digits[--i] = '0' + value % 10;
+  while ((value /= 10) != 0);
+  g_string_append_len (out, digits + i, sizeof digits - i);
+}
+
 static GString *
 begin (const CastellanSoapContext *ctx,
        const char                 *action,
@@ -74,21 +87,32 @@ begin (const CastellanSoapContext *ctx,
                    " xmlns:wsman=\"" CASTELLAN_NS_WSMAN "\""
                    " xmlns:wsmv=\"" CASTELLAN_NS_WSMV "\">"
                    "<s:Header>");
-  g_string_append_printf (out, "<wsa:Action s:mustUnderstand=\"true\">%s</wsa:Action>", action);
-  g_string_append_printf (out, "<wsmv:DataLocale s:mustUnderstand=\"false\" xml:lang=\"%s\" />", locale);
-  g_string_append_printf (out, "<wsman:Locale s:mustUnderstand=\"false\" xml:lang=\"%s\" />", locale);
-  g_string_append_printf (out, "<wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">%u</wsman:MaxEnvelopeSize>",
-                          ctx->max_envelope ? ctx->max_envelope : CASTELLAN_DEFAULT_MAX_ENVELOPE);
-  g_string_append_printf (out, "<wsa:MessageID>uuid:%s</wsa:MessageID>", message_id);
-  g_string_append_printf (out, "<wsman:OperationTimeout>PT%uS</wsman:OperationTimeout>",
-                          ctx->operation_timeout ? ctx->operation_timeout : 20);
+  /* Plain appends: this runs for every request, printf's parsing is not
+   * free. */
+  g_string_append (out, "<wsa:Action s:mustUnderstand=\"true\">");
+  g_string_append (out, action);
+  g_string_append (out, "</wsa:Action><wsmv:DataLocale s:mustUnderstand=\"false\" xml:lang=\"");
+  g_string_append (out, locale);
+  g_string_append (out, "\" /><wsman:Locale s:mustUnderstand=\"false\" xml:lang=\"");
+  g_string_append (out, locale);
+  g_string_append (out, "\" /><wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">");
+  append_uint (out, ctx->max_envelope ? ctx->max_envelope : CASTELLAN_DEFAULT_MAX_ENVELOPE);
+  g_string_append (out, "</wsman:MaxEnvelopeSize><wsa:MessageID>uuid:");
+  g_string_append (out, message_id);
+  g_string_append (out, "</wsa:MessageID><wsman:OperationTimeout>PT");
+  append_uint (out, ctx->operation_timeout ? ctx->operation_timeout : 20);
+  g_string_append (out, "S</wsman:OperationTimeout>");
   g_string_append (out, "<wsa:ReplyTo><wsa:Address s:mustUnderstand=\"true\">" ANONYMOUS
                         "</wsa:Address></wsa:ReplyTo>");
-  g_string_append_printf (out, "<wsman:ResourceURI s:mustUnderstand=\"true\">%s</wsman:ResourceURI>",
-                          resource_uri);
+  g_string_append (out, "<wsman:ResourceURI s:mustUnderstand=\"true\">");
+  g_string_append (out, resource_uri);
+  g_string_append (out, "</wsman:ResourceURI>");
   if (ctx->session_id != NULL)
-    g_string_append_printf (out, "<wsmv:SessionId s:mustUnderstand=\"false\">%s</wsmv:SessionId>",
-                            ctx->session_id);
+    {
+      g_string_append (out, "<wsmv:SessionId s:mustUnderstand=\"false\">");
+      g_string_append (out, ctx->session_id);
+      g_string_append (out, "</wsmv:SessionId>");
+    }
   g_string_append (out, "<wsa:To>");
   append_escaped (out, ctx->to);
   g_string_append (out, "</wsa:To>");

@@ -74,14 +74,15 @@ def press(acc):
 
 
 class App:
-    def __init__(self, env):
+    def __init__(self, env, args=()):
         self.env = env
+        self.args = list(args)
         self.proc = None
         self.node = None
 
     def start(self):
-        self.proc = subprocess.Popen([APP], env=self.env)
-        self.node = gs.wait_for(lambda: gs.find_app("castellan"), "the application",
+        self.proc = subprocess.Popen([APP, *self.args], env=self.env)
+        self.node = gs.wait_for(lambda: gs.find_app("castellan", self.proc.pid), "the application",
                                 process=self.proc)
         self.window = self.find(lambda w: self.role(w) == "FRAME" and w.get_name() == "Castellan",
                                 "the main window")

@@ -4,7 +4,9 @@
 import json
 import os
 import shlex
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -13,6 +15,9 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB = os.path.join(HERE, "..", "lab", "lab.py")
 PYTHON = "/usr/bin/python3"
+
+sys.path.insert(0, os.path.dirname(LAB))
+import lab as labtool  # noqa: E402
 
 
 def read_env(path):
@@ -78,6 +83,68 @@ class Lab:
     def peer_log(self):
         with open(os.path.join(self.dir, "peer.log")) as f:
             return f.read()
+
+    # ---- breaking the lab on purpose ---------------------------------------
+
+    def pid(self, name):
+        """The PID of one of the lab's processes: "kdc" or "peer"."""
+        with open(os.path.join(self.dir, "lab.json")) as f:
+            return json.load(f)["pids"][name]
+
+    def _record_pid(self, name, pid):
+        # `lab down` stops what lab.json names: a restarted process too.
+        path = os.path.join(self.dir, "lab.json")
+        with open(path) as f:
+            info = json.load(f)
+        info["pids"][name] = pid
+        with open(path + ".tmp", "w") as f:
+            json.dump(info, f, indent=1)
+        os.replace(path + ".tmp", path)
+
+    def stop(self, name, sig=signal.SIGTERM, seconds=10):
+        """Stop one of the lab's processes by its PID and wait (bounded)
+        until it is reaped: a killed process's group leader turns zombie
+        while its other threads still hold its sockets open."""
+        pid = self.pid(name)
+        os.kill(pid, sig)
+        deadline = time.monotonic() + seconds
+        while os.path.exists(f"/proc/{pid}"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the lab's {name} (PID {pid}) did not stop within {seconds} s")
+            try:
+                os.waitpid(pid, os.WNOHANG)  # ours when restarted here
+            except ChildProcessError:
+                pass
+            time.sleep(0.02)
+
+    def restart_kdc(self, env=None):
+        """Stop the KDC and start it again on its port, with env added to
+        its environment (e.g. libfaketime's LD_PRELOAD and FAKETIME)."""
+        self.stop("kdc")
+        d = self.dir
+        proc = labtool.spawn(["krb5kdc", "-n", "-P", f"{d}/kdc/kdc.pid"], d, "kdc",
+                             dict(labtool.base_env(d), **(env or {})))
+        self._record_pid("kdc", proc.pid)
+        port = int(self.env["LAB_KDC_PORT"])
+        labtool.wait_for(lambda: labtool.port_open(port), "KDC", labtool.WAIT_SECONDS, proc)
+
+    def restart_peer(self, env=None):
+        """Stop the WinRM peer and start it again with the same arguments,
+        its environment plus env, on the same HTTP port (the HTTPS ports
+        change)."""
+        pid = self.pid("peer")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode() for a in f.read().split(b"\0") if a]
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            peer_env = dict(v.decode().partition("=")[::2] for v in f.read().split(b"\0") if v)
+        self.stop("peer")
+        ports_file = argv[argv.index("--ports-file") + 1]
+        os.unlink(ports_file)
+        proc = labtool.spawn([*argv, "--http-port", str(self.http_port)], self.dir, "peer",
+                             dict(peer_env, **(env or {})))
+        self._record_pid("peer", proc.pid)
+        labtool.wait_for(lambda: os.path.exists(ports_file), "WinRM peer", labtool.WAIT_SECONDS,
+                         proc)
 
 
 class LabTestCase(unittest.TestCase):

@@ -3,8 +3,12 @@
 """The Castellan test lab: a throwaway MIT KDC, NTLM accounts, a CA with
 good and bad server certificates, and the WinRM peer, all on loopback.
 
-  lab.py up DIR [--allow-unencrypted] [--cbt] [--fault SPEC]...
+  lab.py up DIR [--allow-unencrypted] [--cbt] [--fault SPEC]... [--extra-peers N]
   lab.py down DIR
+
+`--extra-peers N` adds N HTTP and N HTTPS listeners to the peer, each
+standing for a host of its own (LAB_EXTRA_HTTP_PORTS, LAB_EXTRA_HTTPS_PORTS:
+comma-separated), for fan-out.
 
 `up` writes DIR/env (source it) and DIR/lab.json; `down` stops every
 process the lab started, by PID, and every process still marked as the
@@ -313,7 +317,12 @@ def up(d, peer_args):
         "LAB_NONADMIN_PASSWORD_FILE": f"{d}/operator.password",
         "NTLM_USER_FILE": f"{d}/ntlm-users",
         "LAB_CONTROL_URL": f"http://127.0.0.1:{ports['http']}/lab/control",
+        "LAB_PEER_PID": str(pids["peer"]),
     }
+    for kind in ("http", "https"):
+        if ports.get(f"extra-{kind}"):
+            exports[f"LAB_EXTRA_{kind.upper()}_PORTS"] = ",".join(
+                str(p) for p in ports[f"extra-{kind}"])
     write(f"{d}/env", "".join(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()))
     info = {"pids": pids, "ports": ports, "kdc_port": kdc_port,
             "started_in_seconds": round(time.monotonic() - start, 3)}
@@ -379,6 +388,7 @@ def main():
     parser.add_argument("--allow-unencrypted", action="store_true")
     parser.add_argument("--cbt", action="store_true")
     parser.add_argument("--fault", action="append", default=[])
+    parser.add_argument("--extra-peers", type=int, default=0, metavar="N")
     args = parser.parse_args()
     try:
         if args.action == "up":
@@ -386,6 +396,9 @@ def main():
             peer_args += ["--cbt"] if args.cbt else []
             for f in args.fault:
                 peer_args += ["--fault", f]
+            if args.extra_peers > 0:
+                peer_args += ["--extra-http", str(args.extra_peers),
+                              "--extra-https", str(args.extra_peers)]
             d = os.path.abspath(args.dir)
             if running_lab(d):
                 raise LabError(f"a lab is already running in {d}; "

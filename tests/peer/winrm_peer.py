@@ -9,6 +9,7 @@ protocol cannot hide on both sides.
 
   winrm_peer.py --ports-file F --ntlm-user-file U --admin admin \\
       [--https NAME:CERT:KEY]... [--allow-unencrypted] [--fault SPEC]...
+      [--extra-http N] [--extra-https N]
 
 Ports are chosen by the OS; they are written to the ports file (JSON) once
 every listener accepts connections. SIGTERM stops the peer and every
@@ -17,10 +18,12 @@ process it started.
 
 import argparse
 import base64
+import copy
 import json
 import os
 import signal
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -93,6 +96,13 @@ class PeerServer(ThreadingHTTPServer):
             self.channel_binding = tls_server_end_point(der)
         super().__init__(address, Handler)
 
+    def server_bind(self):
+        # HTTPServer.server_bind asks DNS for the address's name (getfqdn),
+        # which can stall for seconds offline; the name is not used.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = self.server_address[0]
+        self.server_port = self.server_address[1]
+
     def get_request(self):
         sock, addr = super().get_request()
         if self.tls_context is not None:
@@ -160,7 +170,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, body=b"", content_type=None, extra=(), drop=False):
         reason = self.responses.get(status, ("",))[0]
-        head = [f"HTTP/1.1 {status} {reason}", f"Server: {self.server_version}"]
+        # HTTP.sys dates every response: a client can tell a skewed clock.
+        head = [f"HTTP/1.1 {status} {reason}", f"Server: {self.server_version}",
+                f"Date: {self.date_time_string()}"]
         if content_type:
             head.append(f"Content-Type: {content_type}")
         head.extend(f"{k}: {v}" for k, v in extra)
@@ -498,6 +510,10 @@ class Handler(BaseHTTPRequestHandler):
         words = command_line.split()
         if len(words) == 2 and words[0] == "lab-stream" and words[1].isdigit():
             pregenerated = int(words[1])
+        elif words and words[0] == "lab-echo":
+            # echo without a process, so that a benchmark of many short
+            # commands measures the client, not the peer's fork and exec.
+            pregenerated = (" ".join(words[1:]) + "\n").encode()
         # `cmd.exe` is the lab's cmd-like interpreter, so that a console
         # keeps its directory and variables from one line to the next.
         first, _, rest = command_line.partition(" ")
@@ -568,6 +584,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.faults.replace(req["faults"])
             if "allow_unencrypted" in req:
                 self.state.allow_unencrypted = bool(req["allow_unencrypted"])
+            if "max_shells_per_user" in req:
+                self.state.shells.max_per_user = int(req["max_shells_per_user"])
             if req.get("close_shells"):
                 self.state.shells.close_all()
         except (ValueError, TypeError) as exc:
@@ -619,6 +637,10 @@ def main():
                         help="check channel bindings over HTTPS (CbtHardeningLevel=Strict)")
     parser.add_argument("--max-envelope-kb", type=int, default=500)
     parser.add_argument("--max-shells-per-user", type=int, default=5)
+    parser.add_argument("--extra-http", type=int, default=0, metavar="N",
+                        help="N more HTTP listeners, each a host of its own (for fan-out)")
+    parser.add_argument("--extra-https", type=int, default=0, metavar="N",
+                        help="N more HTTPS listeners with the first --https certificate")
     parser.add_argument("--lab-dir")
     parser.add_argument("--log")
     args = parser.parse_args()
@@ -628,10 +650,24 @@ def main():
     servers = []
     ports["http"], srv = start_listener(state, "http", args.http_port)
     servers += srv
+    first_tls = None
     for spec in args.https:
         name, cert, key = spec.split(":", 2)
         ports[name], srv = start_listener(state, name, 0, (cert, key))
         servers += srv
+        first_tls = first_tls or (cert, key)
+    # Extra listeners stand for other hosts: each has its own shells (and
+    # so its own quota); the accounts, faults and log are shared.
+    for kind, count, tls in (("http", args.extra_http, None),
+                             ("https", args.extra_https, first_tls)):
+        if count and kind == "https" and tls is None:
+            parser.error("--extra-https needs an --https listener")
+        for i in range(count):
+            host_state = copy.copy(state)
+            host_state.shells = ShellTable(args.max_shells_per_user)
+            port, srv = start_listener(host_state, f"{kind}-extra-{i}", 0, tls)
+            ports.setdefault(f"extra-{kind}", []).append(port)
+            servers += srv
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -646,7 +682,8 @@ def main():
     stop.wait()
     # The processes are what must not outlive the peer; the listeners'
     # threads die with it.
-    state.shells.close_all()
+    for srv in servers:
+        srv.state.shells.close_all()
     state.log("stopped")
     os._exit(0)
 
