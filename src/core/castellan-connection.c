@@ -784,6 +784,99 @@ basic_response (GObject      *source,
     authenticated (task, msg);
 }
 
+/* The first token may need the KDC (a ticket, or a sign-in with a
+ * password), which may take long to answer or not answer at all: it is
+ * made in a worker thread, so that the caller's main loop (a window) never
+ * waits on it. */
+typedef struct
+{
+  CastellanGssOptions options;   /* strings below are copies */
+  CastellanGss *gss;
+  GBytes *token;
+} FirstStep;
+
+static void
+first_step_free (FirstStep *step)
+{
+  g_free ((char *) step->options.service);
+  g_free ((char *) step->options.host);
+  g_free ((char *) step->options.user);
+  if (step->options.password != NULL)
+    explicit_bzero ((char *) step->options.password, strlen (step->options.password));
+  g_free ((char *) step->options.password);
+  g_clear_pointer (&step->options.channel_binding, g_bytes_unref);
+  g_clear_pointer (&step->options.credentials, castellan_gss_credentials_unref);
+  g_clear_pointer (&step->gss, castellan_gss_free);
+  g_clear_pointer (&step->token, g_bytes_unref);
+  g_free (step);
+}
+
+static void
+first_step_thread (GTask        *step_task,
+                   gpointer      source,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  FirstStep *step = task_data;
+  GError *error = NULL;
+
+  step->gss = castellan_gss_new (&step->options, &error);
+  if (step->gss == NULL || !castellan_gss_step (step->gss, NULL, 0, &step->token, &error))
+    g_task_return_error (step_task, error);
+  else
+    g_task_return_boolean (step_task, TRUE);
+}
+
+static void
+first_step_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CastellanConnection *self = CASTELLAN_CONNECTION (source);
+  FirstStep *step = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (step->token == NULL)
+    {
+      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
+                               _("The security mechanism produced no token to send."));
+      return;
+    }
+  g_clear_pointer (&self->gss, castellan_gss_free);
+  self->gss = g_steal_pointer (&step->gss);
+  send_auth_token (g_steal_pointer (&task), step->token);
+}
+
+static void
+first_step_async (CastellanConnection       *self,
+                  const CastellanGssOptions *options,
+                  GTask                     *task)
+{
+  g_autoptr(GTask) step_task = g_task_new (self, g_task_get_cancellable (task),
+                                           first_step_done, g_object_ref (task));
+  FirstStep *step = g_new0 (FirstStep, 1);
+
+  step->options = *options;
+  step->options.service = g_strdup (options->service);
+  step->options.host = g_strdup (options->host);
+  step->options.user = g_strdup (options->user);
+  step->options.password = g_strdup (options->password);
+  if (options->channel_binding != NULL)
+    step->options.channel_binding = g_bytes_ref (options->channel_binding);
+  if (options->credentials != NULL)
+    step->options.credentials = castellan_gss_credentials_ref (options->credentials);
+  g_task_set_task_data (step_task, step, (GDestroyNotify) first_step_free);
+  g_task_run_in_thread (step_task, first_step_thread);
+}
+
 static gboolean
 start_authentication (GTask   *task,
                       GError **error)
@@ -791,7 +884,6 @@ start_authentication (GTask   *task,
   CastellanConnection *self = g_task_get_source_object (task);
   CastellanConnectOptions *o = self->options;
   AuthData *data = g_task_get_task_data (task);
-  g_autoptr(GBytes) token = NULL;
   g_autoptr(GBytes) binding = NULL;
   CastellanGssOptions gss_options = { 0 };
 
@@ -833,16 +925,7 @@ start_authentication (GTask   *task,
   gss_options.credentials = o->credentials;
 
   g_clear_pointer (&self->gss, castellan_gss_free);
-  self->gss = castellan_gss_new (&gss_options, error);
-  if (self->gss == NULL || !castellan_gss_step (self->gss, NULL, 0, &token, error))
-    return FALSE;
-  if (token == NULL)
-    {
-      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
-                   _("The security mechanism produced no token to send."));
-      return FALSE;
-    }
-  send_auth_token (g_object_ref (task), token);
+  first_step_async (self, &gss_options, task);
   return TRUE;
 }
 

@@ -7,6 +7,8 @@
 
 G_BEGIN_DECLS
 
+void          castellan_gss_credentials_lock   (CastellanGssCredentials *self);
+void          castellan_gss_credentials_unlock (CastellanGssCredentials *self);
 gss_cred_id_t castellan_gss_credentials_lookup (CastellanGssCredentials *self,
                                                 const char              *key);
 void          castellan_gss_credentials_store  (CastellanGssCredentials *self,

@@ -172,9 +172,9 @@ ntlm_available (void)
 }
 
 static gboolean
-acquire_credentials (CastellanGss               *self,
-                     const CastellanGssOptions  *options,
-                     GError                    **error)
+acquire_credentials_locked (CastellanGss               *self,
+                            const CastellanGssOptions  *options,
+                            GError                    **error)
 {
   OM_uint32 major, minor;
   gss_OID_set_desc mechs = { 1, self->mech };
@@ -255,6 +255,23 @@ acquire_credentials (CastellanGss               *self,
       self->cred_shared = TRUE;
     }
   return TRUE;
+}
+
+/* One acquisition at a time per set of credentials: the others then find
+ * its result. */
+static gboolean
+acquire_credentials (CastellanGss               *self,
+                     const CastellanGssOptions  *options,
+                     GError                    **error)
+{
+  gboolean ok;
+
+  if (options->credentials != NULL)
+    castellan_gss_credentials_lock (options->credentials);
+  ok = acquire_credentials_locked (self, options, error);
+  if (options->credentials != NULL)
+    castellan_gss_credentials_unlock (options->credentials);
+  return ok;
 }
 
 CastellanGss *
