@@ -108,6 +108,8 @@ def scan_memory(pid, needle):
             if not fields[1].startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
                 continue
             start, end = (int(x, 16) for x in fields[0].split("-"))
+            if end - start > 1 << 32:
+                continue  # a sanitizer's shadow memory, not the heap
             try:
                 mem.seek(start)
                 data = mem.read(end - start)

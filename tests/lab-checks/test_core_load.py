@@ -17,6 +17,13 @@ BUILD = os.environ.get("CASTELLAN_BUILD_DIR", "build")
 CYCLES = os.path.join(BUILD, "tests", "core-cycles")
 
 
+def sanitized():
+    """Built with AddressSanitizer: its quarantine holds freed memory back,
+    so resident memory says nothing about leaks (LeakSanitizer does)."""
+    with open(CYCLES, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def run_cycles(n, url, user, password_file, trusted):
     res = subprocess.run([CYCLES, str(n), url, user, password_file, trusted],
                          capture_output=True, text=True, timeout=600)
@@ -46,7 +53,8 @@ class CoreLoad(LabTestCase):
         print(f"# NTLM cycles: fds {sorted(fds)}, RSS {rss[0]} → {rss[-1]} KiB "
               f"(min {min(rss)}, max {max(rss)})")
         self.assertEqual(len(fds), 1, samples)
-        self.assertLess(rss[-1] - rss[0], 1024, samples)
+        if not sanitized():
+            self.assertLess(rss[-1] - rss[0], 1024, samples)
         self.assertEqual(copies, 0, "the password is still in memory after the sessions")
         self.assertEqual(self.lab.status()["shells"], 0)
 
