@@ -140,7 +140,8 @@ def scenario(app, lab):
 
     samples = []
     latencies = []
-    checks = [(10, "preferences"), (25, "editor"), (40, "preferences")]
+    checks = [(10, "ctrl+comma", "Preferences"), (25, "ctrl+n", "Add Host"),
+              (40, "ctrl+comma", "Preferences")]
     while time.monotonic() - start < SECONDS:
         samples.append((round(time.monotonic() - start), *sample(pid)))
         asked = time.monotonic()
@@ -148,21 +149,14 @@ def scenario(app, lab):
         latencies.append(time.monotonic() - asked)
         elapsed = time.monotonic() - start
         if checks and elapsed >= checks[0][0]:
-            what = checks.pop(0)[1]
-            if what == "preferences":
-                def prefs():
-                    tc.key("ctrl+comma")
-                    gs.wait_for(lambda: top_level(app, "Preferences"), "the preferences, under load",
-                                seconds=60)
-                    tc.key("Escape")
-                timed("opening the preferences under load", prefs)
-            else:
-                def editor():
-                    tc.key("ctrl+n")
-                    gs.wait_for(lambda: top_level(app, "Add Host"), "the host editor, under load",
-                                seconds=60)
-                    tc.key("Escape")
-                timed("opening the host editor under load", editor)
+            shortcut, title = checks.pop(0)[1:]
+
+            def open_and_close():
+                tc.key(shortcut)
+                gs.wait_for(lambda: top_level(app, title), f"the window “{title}”, under load",
+                            seconds=60)
+                tc.key("Escape")
+            timed(f"opening the window “{title}” under load", open_and_close)
         time.sleep(2)
     gs.screenshot(os.path.join(SHOTS, "twenty-consoles.png"))
     gs.wait_for(lambda: lab.status()["running_processes"] == 0, "the commands' end", seconds=120)
