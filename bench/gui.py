@@ -95,6 +95,8 @@ def env_for(home, lab=None):
     if lab is not None:
         env.update(lab.env)
     env.pop("G_DEBUG", None)
+    # Xvfb has no GPU: GSK_RENDERER=gl (or ngl) measures Mesa's llvmpipe.
+    env.setdefault("GSK_RENDERER", "cairo")
     return env
 
 
