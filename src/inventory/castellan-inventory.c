@@ -40,6 +40,7 @@ struct _CastellanInventory
   char *path;
   GListStore *hosts;
   GHashTable *baseline;    /* host ID → its text as last read or written */
+  GKeyFile *loaded;        /* the file as loaded, until the baseline is needed */
   char *written;           /* the file as this instance last wrote it */
   GFileMonitor *monitor;
   guint reread_source;
@@ -60,6 +61,7 @@ castellan_inventory_finalize (GObject *object)
   g_free (self->path);
   g_free (self->written);
   g_clear_pointer (&self->baseline, g_hash_table_unref);
+  g_clear_pointer (&self->loaded, g_key_file_unref);
   g_clear_object (&self->hosts);
   G_OBJECT_CLASS (castellan_inventory_parent_class)->finalize (object);
 }
@@ -337,6 +339,20 @@ remember_list (CastellanInventory *self)
     }
 }
 
+/* The baseline of a freshly loaded inventory is made when first needed
+ * (the first save, or another instance's): loading stays quick. */
+static void
+ensure_baseline (CastellanInventory *self)
+{
+  g_autoptr(GHashTable) hosts = NULL;
+
+  if (self->loaded == NULL)
+    return;
+  hosts = hosts_of_file (self->loaded);
+  remember (self, hosts);
+  g_clear_pointer (&self->loaded, g_key_file_unref);
+}
+
 /* Takes in what changed in the file since the baseline, host by host,
  * except where this instance changed the same host. */
 static void
@@ -349,6 +365,7 @@ merge (CastellanInventory *self,
   GHashTableIter iter;
   gpointer id, disk_host;
 
+  ensure_baseline (self);
   for (guint i = n; i-- > 0;)
     {
       g_autoptr(CastellanHost) host = g_list_model_get_item (G_LIST_MODEL (self->hosts), i);
@@ -428,6 +445,7 @@ castellan_inventory_load (CastellanInventory  *self,
 
   g_list_store_remove_all (self->hosts);
   g_hash_table_remove_all (self->baseline);
+  g_clear_pointer (&self->loaded, g_key_file_unref);
   remove_stale_temporaries (self->path);
   file = read_file (self, FALSE, error);
   if (file == NULL)
@@ -447,7 +465,8 @@ castellan_inventory_load (CastellanInventory  *self,
         g_ptr_array_add (loaded, host);
     }
   g_list_store_splice (self->hosts, 0, 0, loaded->pdata, loaded->len);
-  remember (self, on_disk);
+  g_clear_pointer (&self->loaded, g_key_file_unref);
+  self->loaded = g_key_file_ref (file);
   return TRUE;
 }
 
