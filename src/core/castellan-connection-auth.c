@@ -221,10 +221,11 @@ send_auth_token (GTask  *task,
   AuthData *data = g_task_get_task_data (task);
   g_autofree char *b64 = g_base64_encode (g_bytes_get_data (token, NULL), g_bytes_get_size (token));
   g_autofree char *header = g_strdup_printf ("%s %s", castellan_gss_http_scheme (self->gss), b64);
-  g_autoptr(SoupMessage) msg = castellan_connection_new_message (self, data->empty, SOAP_CONTENT_TYPE, header);
+  g_autoptr(SoupMessage) msg = castellan_connection_new_message (self, data->empty,
+                                                                 SOAP_CONTENT_TYPE, header);
 
-  castellan_connection_exchange_async (self, msg, self->options->request_timeout, g_task_get_cancellable (task),
-                                       gss_token_response, task);
+  castellan_connection_exchange_async (self, msg, self->options->request_timeout,
+                                       g_task_get_cancellable (task), gss_token_response, task);
 }
 
 static void
