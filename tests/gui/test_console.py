@@ -86,6 +86,7 @@ class App:
                                 process=self.proc)
         self.window = self.find(lambda w: self.role(w) == "FRAME" and w.get_name() == "Castellan",
                                 "the main window")
+        self.windows = self.node.get_child_count()
         return self
 
     def stop(self):
@@ -134,6 +135,12 @@ class App:
             return any(w.get_child_at_index(i).get_name() == text
                        for i in range(w.get_child_count()))
         return self.find(is_it, f"the button “{text}”", seconds)
+
+    def settle(self):
+        """Waits until only the main window is left: a dialog being torn down
+        is not walked (GTK 4.8 can crash answering for a half-disposed one)."""
+        gs.wait_for(lambda: self.node.get_child_count() <= self.windows or None, "the dialogs to close")
+        time.sleep(0.3)
 
     def description_of(self, name, needle, what, seconds=30):
         return self.find(lambda w: w.get_name() == name and needle in (w.get_description() or ""),
@@ -247,6 +254,7 @@ def run_scenario(app, lab, home, inventory_path):
     check(remember.get_state_set().contains(gs.atspi().StateType.CHECKED),
           "'Remember in the keyring' is ticked")
     press(app.button("Connect"))
+    app.settle()
     app.find(lambda w: w.get_name() == "Connection security"
              and "ntlm-rc4-128" in (w.get_description() or ""), "the NTLM verdict")
     sec = app.find(lambda w: w.get_name() == "Connection security"
@@ -269,6 +277,7 @@ def run_scenario(app, lab, home, inventory_path):
                       "the editor's address field"), "srv-gui.test.local")
     gs.screenshot(os.path.join(SHOTS, "host-editor.png"))
     press(app.button("Save"))
+    app.settle()
     app.named("Added in the GUI", "the new host's row")
     check(True, "a host added in the editor appears in the list")
 
