@@ -22,6 +22,7 @@ gs.reexec_inside()
 import test_console as tc  # noqa: E402
 import test_resilience as rs  # noqa: E402
 from labfixture import Lab  # noqa: E402
+import procmem  # noqa: E402
 
 BUILD = os.environ.get("CASTELLAN_BUILD_DIR", "build")
 SHOTS = os.path.join(BUILD, "screenshots")
@@ -41,11 +42,6 @@ def write_inventory(home, lab):
     os.makedirs(f"{home}/data/castellan")
     with open(f"{home}/data/castellan/inventory.ini", "w") as f:
         f.write("\n".join(lines))
-
-
-def sanitized():
-    with open(tc.APP, "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 def sample(pid):
@@ -173,7 +169,7 @@ def scenario(app, lab):
     fds = sorted({s[1] for s in warm})
     rss = [s[2] for s in warm]
     tc.check(max(fds) - min(fds) <= 2, f"open files stay put under load ({fds})")
-    if sanitized():
+    if procmem.sanitized(tc.APP):
         print(f"# AddressSanitizer build: memory {rss[0] // 1024} → {rss[-1] // 1024} MiB "
               "(its quarantine holds freed memory; not checked)")
     else:

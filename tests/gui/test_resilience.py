@@ -30,6 +30,7 @@ gs.reexec_inside()
 
 import test_console as tc  # noqa: E402
 from labfixture import Lab  # noqa: E402
+import procmem  # noqa: E402
 from demo import store_passwords  # noqa: E402
 
 BUILD = os.environ.get("CASTELLAN_BUILD_DIR", "build")
@@ -97,26 +98,6 @@ def run(app, name, command, needle):
     tc.key("Return")
     return status(app, name, lambda n, d: n.startswith("Exit 0") and needle in d,
                   f"the output of {command}")
-
-
-def scan_memory(pid, needle):
-    """Places in the process's readable memory that hold needle."""
-    hits = 0
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            fields = line.split()
-            if not fields[1].startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
-                continue
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            if end - start > 1 << 32:
-                continue  # a sanitizer's shadow memory, not the heap
-            try:
-                mem.seek(start)
-                data = mem.read(end - start)
-            except (OSError, OverflowError, ValueError):
-                continue
-            hits += data.count(needle)
-    return hits
 
 
 def main():
@@ -245,7 +226,7 @@ def scenario(app, steady, doomed, home, log):
     tc.check(b"request: HTTP" in places["log"], "the app's debug log was captured")
     for where, data in places.items():
         tc.check(password not in data, f"the password is not in the {where}")
-    hits = scan_memory(app.proc.pid, password)
+    hits = procmem.count_copies(app.proc.pid, password)
     tc.check(hits == 0, f"no copy of the password is left in the app's memory ({hits} found)")
     tc.check(app.proc.poll() is None, "the app is still running, with its window")
     app.named("No Console Open", "the empty state")
