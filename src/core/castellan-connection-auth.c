@@ -135,7 +135,7 @@ gss_token_response (GObject      *source,
   gsize token_len;
   guint status;
 
-  body = castellan_connection_exchange_finish (self, result, &msg, &error);
+  body = castellan_connection_exchange_finish (self, result, &msg, NULL, &error);
   if (body == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -240,7 +240,7 @@ basic_response (GObject      *source,
   GError *error = NULL;
   guint status;
 
-  body = castellan_connection_exchange_finish (self, result, &msg, &error);
+  body = castellan_connection_exchange_finish (self, result, &msg, NULL, &error);
   if (body == NULL)
     {
       g_task_return_error (task, error);
@@ -444,7 +444,7 @@ probe_response (GObject      *source,
   g_autoptr(GBytes) body = NULL;
   GError *error = NULL;
 
-  body = castellan_connection_exchange_finish (self, result, &msg, &error);
+  body = castellan_connection_exchange_finish (self, result, &msg, NULL, &error);
   if (body == NULL)
     {
       g_task_return_error (task, error);

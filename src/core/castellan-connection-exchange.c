@@ -18,24 +18,9 @@
 
 /* ---- One HTTP exchange, bounded in time ------------------------------ */
 
-typedef struct
-{
-  CastellanConnection *self;
-  SoupMessage *msg;
-  GCancellable *cancellable;      /* ours: cancelled on timeout or by the caller */
-  GCancellable *caller;
-  gulong caller_handler;
-  GSource *timeout;
-  gboolean timed_out;
-  guint timeout_seconds;
-  GInputStream *stream;           /* the reply body, read into body */
-  GByteArray *body;
-  gsize body_length;
-  gsize body_limit;
-} Exchange;
 
 static void
-exchange_free (Exchange *ex)
+exchange_free (CastellanExchange *ex)
 {
   if (ex->timeout != NULL)
     {
@@ -50,7 +35,12 @@ exchange_free (Exchange *ex)
   g_clear_object (&ex->cancellable);
   g_clear_object (&ex->stream);
   g_clear_pointer (&ex->body, g_byte_array_unref);
+  castellan_http1_head_clear (&ex->head);
   g_clear_object (&ex->msg);
+  g_clear_object (&ex->lane);
+  if (ex->buffer != NULL && ex->self->lane_buffer == NULL)
+    ex->self->lane_buffer = g_steal_pointer (&ex->buffer);
+  g_clear_pointer (&ex->buffer, g_byte_array_unref);
   g_clear_object (&ex->self);
   g_free (ex);
 }
@@ -58,7 +48,7 @@ exchange_free (Exchange *ex)
 static gboolean
 exchange_timed_out (gpointer data)
 {
-  Exchange *ex = data;
+  CastellanExchange *ex = data;
 
   ex->timed_out = TRUE;
   g_cancellable_cancel (ex->cancellable);
@@ -94,12 +84,26 @@ on_network_event (SoupMessage        *msg,
                   GIOStream          *connection,
                   gpointer            user_data)
 {
+  CastellanConnection *self = user_data;
+
   /* Requests are small and answered at once: no Nagle delays. */
   if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection))
     {
       GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection));
 
       g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+      castellan_connection_direct_close (self);
+      self->lane_proxied = FALSE;
+    }
+  else if (event == G_SOCKET_CLIENT_PROXY_NEGOTIATING)
+    {
+      self->lane_proxied = TRUE;
+    }
+  else if (event == G_SOCKET_CLIENT_COMPLETE && connection != NULL)
+    {
+      /* Once authenticated, requests go on this connection directly. */
+      g_set_object (&self->lane, connection);
+      self->lane_connection_id = soup_message_get_connection_id (msg);
     }
 }
 
@@ -133,7 +137,8 @@ castellan_connection_new_message (CastellanConnection *self,
   if (self->options->endpoint->https)
     g_signal_connect_data (msg, "accept-certificate", G_CALLBACK (on_accept_certificate),
                            g_object_ref (self), unref_closure_data, 0);
-  g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), NULL);
+  g_signal_connect_data (msg, "network-event", G_CALLBACK (on_network_event),
+                         g_object_ref (self), unref_closure_data, 0);
   return msg;
 }
 
@@ -161,13 +166,13 @@ body_returned (gpointer data)
 }
 
 /* Completes the exchange with the body, or with the error explained. */
-static void
-exchange_return (GTask  *task_in,
-                 GBytes *body,
-                 GError *error_in)
+void
+castellan_connection_exchange_return (GTask  *task_in,
+                                      GBytes *body,
+                                      GError *error_in)
 {
   g_autoptr(GTask) task = task_in;
-  Exchange *ex = g_task_get_task_data (task);
+  CastellanExchange *ex = g_task_get_task_data (task);
   g_autoptr(GError) error = error_in;
 
   if (body == NULL)
@@ -176,6 +181,7 @@ exchange_return (GTask  *task_in,
 
       /* Whatever was on that connection, its context is gone. */
       self->authenticated = FALSE;
+      castellan_connection_direct_close (self);
       if (ex->timed_out)
         g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_TIMED_OUT,
                                  _("%s did not answer within %u seconds. The host may be overloaded or hung, or a firewall drops the traffic."),
@@ -198,17 +204,17 @@ exchange_return (GTask  *task_in,
 
 static void read_body (GTask *task);
 
-static void
-body_complete (GTask *task)
+void
+castellan_connection_exchange_body_complete (GTask *task)
 {
-  Exchange *ex = g_task_get_task_data (task);
+  CastellanExchange *ex = g_task_get_task_data (task);
   LentBody *lent = g_new0 (LentBody, 1);
   GBytes *body;
 
   lent->self = g_object_ref (ex->self);
   lent->buffer = g_steal_pointer (&ex->body);
   body = g_bytes_new_with_free_func (lent->buffer->data, ex->body_length, body_returned, lent);
-  exchange_return (task, body, NULL);
+  castellan_connection_exchange_return (task, body, NULL);
 }
 
 /* Takes one read's result: FALSE when the exchange is over (at the end of
@@ -218,11 +224,11 @@ body_data (GTask  *task,
            gssize  n,
            GError *error)
 {
-  Exchange *ex = g_task_get_task_data (task);
+  CastellanExchange *ex = g_task_get_task_data (task);
 
   if (n < 0)
     {
-      exchange_return (task, NULL, error);
+      castellan_connection_exchange_return (task, NULL, error);
       return FALSE;
     }
   if (n == 0)
@@ -231,22 +237,29 @@ body_data (GTask  *task,
        * the connection can carry the next request. A failure to close
        * changes nothing of the body. */
       g_input_stream_close (ex->stream, NULL, NULL);
-      body_complete (task);
+      castellan_connection_exchange_body_complete (task);
       return FALSE;
     }
   ex->body_length += n;
-  if (ex->body_length > ex->body_limit)
-    {
-      /* The reply is dropped unread past this point (the same words as
-       * castellan_wsman_reply_parse(), where honest hosts' replies are
-       * checked). */
-      exchange_return (task, NULL,
-                       g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_ENVELOPE_TOO_LARGE,
-                                    _("%s sent a reply of %lu bytes, more than the %lu bytes asked for (MaxEnvelopeSize). It was discarded."),
-                                    ex->self->options->endpoint->host, (unsigned long) ex->body_length,
-                                    (unsigned long) ex->self->max_envelope));
-      return FALSE;
-    }
+  return !castellan_connection_exchange_over_limit (task);
+}
+
+/* TRUE, and the exchange failed, when the body has grown past the limit. */
+gboolean
+castellan_connection_exchange_over_limit (GTask *task)
+{
+  CastellanExchange *ex = g_task_get_task_data (task);
+
+  if (ex->body_length <= ex->body_limit)
+    return FALSE;
+  /* The reply is dropped unread past this point (the same words as
+   * castellan_wsman_reply_parse(), where honest hosts' replies are
+   * checked). */
+  castellan_connection_exchange_return (task, NULL,
+                                        g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_ENVELOPE_TOO_LARGE,
+                                                     _("%s sent a reply of %lu bytes, more than the %lu bytes asked for (MaxEnvelopeSize). It was discarded."),
+                                                     ex->self->options->endpoint->host, (unsigned long) ex->body_length,
+                                                     (unsigned long) ex->self->max_envelope));
   return TRUE;
 }
 
@@ -267,7 +280,7 @@ body_read (GObject      *source,
 static void
 read_body (GTask *task)
 {
-  Exchange *ex = g_task_get_task_data (task);
+  CastellanExchange *ex = g_task_get_task_data (task);
   gboolean pollable = G_IS_POLLABLE_INPUT_STREAM (ex->stream) &&
                       g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (ex->stream));
 
@@ -305,8 +318,7 @@ exchange_sent (GObject      *source,
                gpointer      user_data)
 {
   GTask *task = user_data;
-  Exchange *ex = g_task_get_task_data (task);
-  CastellanConnection *self = ex->self;
+  CastellanExchange *ex = g_task_get_task_data (task);
   SoupMessageHeaders *headers;
   GError *error = NULL;
   goffset length = 0;
@@ -314,21 +326,35 @@ exchange_sent (GObject      *source,
   ex->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   if (ex->stream == NULL)
     {
-      exchange_return (task, NULL, error);
+      castellan_connection_exchange_return (task, NULL, error);
       return;
     }
+  headers = soup_message_get_response_headers (ex->msg);
+  ex->head.status = soup_message_get_status (ex->msg);
+  ex->head.reason = g_strdup (soup_message_get_reason_phrase (ex->msg));
+  ex->head.content_type = g_strdup (soup_message_headers_get_one (headers, "Content-Type"));
+  ex->head.date = g_strdup (soup_message_headers_get_one (headers, "Date"));
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+    length = soup_message_headers_get_content_length (headers);
+  castellan_connection_exchange_take_body (ex, length);
+  read_body (task);
+}
+
+/* Takes the connection's reply buffer, with room for @expected bytes. */
+void
+castellan_connection_exchange_take_body (CastellanExchange *ex,
+                                         gsize              expected)
+{
+  CastellanConnection *self = ex->self;
+
   /* A reply is at most the envelope size asked for, plus the framing of
    * its encryption; twice that is room enough for any honest host. */
   ex->body_limit = (gsize) self->max_envelope * 2 + 65536;
   ex->body = g_steal_pointer (&self->spare_body);
   if (ex->body == NULL)
     ex->body = g_byte_array_new ();
-  headers = soup_message_get_response_headers (ex->msg);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
-    length = soup_message_headers_get_content_length (headers);
-  if (length > 0 && (guint64) length <= ex->body_limit && ex->body->len < (gsize) length + 16384)
-    g_byte_array_set_size (ex->body, (guint) length + 16384);
-  read_body (task);
+  if (expected > 0 && expected <= ex->body_limit && ex->body->len < expected + 16384)
+    g_byte_array_set_size (ex->body, (guint) expected + 16384);
 }
 
 /* Sends msg; the task's result is the body, the message stays in the
@@ -341,12 +367,28 @@ castellan_connection_exchange_async (CastellanConnection *self,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data)
 {
+  GTask *task = castellan_connection_exchange_new (self, timeout_seconds, caller, callback, user_data);
+  CastellanExchange *ex = g_task_get_task_data (task);
+
+  ex->msg = g_object_ref (msg);
+  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, ex->cancellable,
+                           exchange_sent, task);
+}
+
+/* A task for one exchange, its timeout running. */
+GTask *
+castellan_connection_exchange_new (CastellanConnection *self,
+                                   guint                timeout_seconds,
+                                   GCancellable        *caller,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
   GTask *task = g_task_new (self, caller, callback, user_data);
-  Exchange *ex = g_new0 (Exchange, 1);
+  CastellanExchange *ex = g_new0 (CastellanExchange, 1);
 
   g_task_set_source_tag (task, castellan_connection_exchange_async);
   ex->self = g_object_ref (self);
-  ex->msg = g_object_ref (msg);
+  ex->head.content_length = -1;
   ex->cancellable = g_cancellable_new ();
   ex->timeout_seconds = timeout_seconds;
   if (caller != NULL)
@@ -359,21 +401,39 @@ castellan_connection_exchange_async (CastellanConnection *self,
   g_source_set_callback (ex->timeout, exchange_timed_out, ex, NULL);
   g_source_attach (ex->timeout, g_main_context_get_thread_default ());
   g_task_set_task_data (task, ex, (GDestroyNotify) exchange_free);
-
   self->tls_errors = 0;
-  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, ex->cancellable,
-                           exchange_sent, task);
+  return task;
 }
 
+/* @msg: (out) (nullable): NULL from the direct lane
+ * @head: (out caller-allocates) (optional): the response's status and
+ *   headers, to be cleared */
 GBytes *
 castellan_connection_exchange_finish (CastellanConnection  *self,
                                       GAsyncResult         *result,
                                       SoupMessage         **msg,
+                                      CastellanHttp1Head   *head,
                                       GError              **error)
 {
-  Exchange *ex = g_task_get_task_data (G_TASK (result));
+  CastellanExchange *ex = g_task_get_task_data (G_TASK (result));
 
-  *msg = g_object_ref (ex->msg);
+  *msg = ex->msg != NULL ? g_object_ref (ex->msg) : NULL;
+  if (head != NULL)
+    {
+      *head = ex->head;
+      memset (&ex->head, 0, sizeof ex->head);
+    }
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* TRUE when the exchange failed because the kept-alive connection had
+ * been closed before any of the reply came: the request can be sent
+ * again on a new connection, as libsoup does for its own. */
+gboolean
+castellan_connection_exchange_was_stale (GAsyncResult *result)
+{
+  CastellanExchange *ex = g_task_get_task_data (G_TASK (result));
+
+  return ex->stale;
 }
 

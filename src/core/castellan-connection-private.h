@@ -5,13 +5,15 @@
 
 #include "castellan-connection.h"
 #include "castellan-gss.h"
+#include "castellan-http1.h"
 #include "castellan-policy.h"
 
 G_BEGIN_DECLS
 
 /* Shared by the parts of CastellanConnection: castellan-connection.c (the
- * object, opening, requests), -exchange.c (one HTTP exchange, bounded in
- * time) and -auth.c (the 401 exchange). */
+ * object, opening, requests), -exchange.c (one HTTP exchange through
+ * libsoup, bounded in time), -direct.c (the same on the authenticated
+ * connection itself) and -auth.c (the 401 exchange). */
 
 #define SOAP_CONTENT_TYPE "application/soap+xml;charset=UTF-8"
 
@@ -44,14 +46,88 @@ struct _CastellanConnection
   GQueue pending;                 /* GTask: requests waiting their turn */
   gboolean busy;
 
+  GIOStream *lane;                /* the connection libsoup opened last */
+  guint64 lane_connection_id;
+  gboolean lane_proxied;
+  GByteArray *lane_buffer;        /* requests written, reply heads read */
+
   GByteArray *spare_body;         /* a reply buffer to read into again */
   GTask *deferred_task;           /* a reply to parse, its follow-up sent */
   GBytes *deferred_plain;
   guint deferred_idle;
 };
 
+/* One HTTP exchange, through libsoup or on the direct lane. */
+typedef struct
+{
+  CastellanConnection *self;
+  SoupMessage *msg;               /* NULL on the direct lane */
+  GCancellable *cancellable;      /* ours: cancelled on timeout or by the caller */
+  GCancellable *caller;
+  gulong caller_handler;
+  GSource *timeout;
+  gboolean timed_out;
+  guint timeout_seconds;
+  GInputStream *stream;           /* the reply body, read into body */
+  GByteArray *body;
+  gsize body_length;
+  gsize body_limit;
+  CastellanHttp1Head head;
+
+  /* The direct lane */
+  GIOStream *lane;
+  GByteArray *buffer;             /* the request, then the reply head */
+  gsize done;                     /* bytes written, or read into buffer */
+  gboolean answered;              /* a byte of the reply has come */
+  gboolean stale;                 /* the connection was closed before that */
+  gboolean wipe;                  /* the request carries a password */
+  CastellanHttp1Chunks chunks;
+  gsize raw;                      /* chunked: undecoded bytes after body_length */
+} CastellanExchange;
+
 void
 castellan_connection_wipe (char **str);
+
+GTask *
+castellan_connection_exchange_new (CastellanConnection *self,
+                                   guint                timeout_seconds,
+                                   GCancellable        *caller,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data);
+
+void
+castellan_connection_exchange_return (GTask  *task,
+                                      GBytes *body,
+                                      GError *error);
+
+void
+castellan_connection_exchange_take_body (CastellanExchange *ex,
+                                         gsize              expected);
+
+void
+castellan_connection_exchange_body_complete (GTask *task);
+
+gboolean
+castellan_connection_exchange_over_limit (GTask *task);
+
+gboolean
+castellan_connection_direct_usable (CastellanConnection *self);
+
+void
+castellan_connection_direct_close (CastellanConnection *self);
+
+void
+castellan_connection_direct_exchange_async (CastellanConnection *self,
+                                            GBytes              *body,
+                                            const char          *content_type,
+                                            const char          *authorization,
+                                            guint                timeout_seconds,
+                                            GCancellable        *caller,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+
+gboolean
+castellan_connection_exchange_was_stale (GAsyncResult *result);
 
 void
 castellan_connection_exchange_async (CastellanConnection *self,
@@ -65,6 +141,7 @@ GBytes *
 castellan_connection_exchange_finish (CastellanConnection  *self,
                                       GAsyncResult         *result,
                                       SoupMessage         **msg,
+                                      CastellanHttp1Head   *head,
                                       GError              **error);
 
 SoupMessage *

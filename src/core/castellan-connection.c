@@ -33,6 +33,8 @@ castellan_connection_dispose (GObject *object)
 {
   CastellanConnection *self = CASTELLAN_CONNECTION (object);
 
+  castellan_connection_direct_close (self);
+  g_clear_pointer (&self->lane_buffer, g_byte_array_unref);
   if (self->session != NULL)
     soup_session_abort (self->session);
   g_clear_object (&self->session);
@@ -377,13 +379,11 @@ request_reauthenticated (GObject      *source,
 
 static GBytes *
 open_reply (CastellanConnection  *self,
-            SoupMessage          *msg,
+            const char           *ctype,
             GBytes               *body,
             gboolean              sealed,
             GError              **error)
 {
-  const char *ctype = soup_message_headers_get_one (soup_message_get_response_headers (msg),
-                                                    "Content-Type");
   gboolean encrypted = ctype != NULL && g_ascii_strncasecmp (ctype, "multipart/encrypted", 19) == 0;
 
   if (sealed)
@@ -469,6 +469,7 @@ request_response (GObject      *source,
   RequestData *data = g_task_get_task_data (task);
   const char *host = self->options->endpoint->host;
   g_autoptr(SoupMessage) msg = NULL;
+  g_auto(CastellanHttp1Head) head = { 0 };
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GBytes) plain = NULL;
   GError *error = NULL;
@@ -476,19 +477,33 @@ request_response (GObject      *source,
 
   /* Replies are handed over in order: the one before first. */
   finish_deferred_reply (self);
-  body = castellan_connection_exchange_finish (self, result, &msg, &error);
+  body = castellan_connection_exchange_finish (self, result, &msg, &head, &error);
   if (body == NULL)
     {
+      if (castellan_connection_exchange_was_stale (result) && !data->retried)
+        {
+          /* The host had closed the kept-alive connection: the request
+           * goes again on a new one, authenticated anew. */
+          GCancellable *cancellable = g_task_get_cancellable (task);
+
+          g_clear_error (&error);
+          data->retried = TRUE;
+          castellan_connection_authenticate_async (self, cancellable, request_reauthenticated, g_steal_pointer (&task));
+          return;
+        }
       request_return_error (task, error);
       return;
     }
-  status = soup_message_get_status (msg);
-  g_debug ("request: HTTP %u on connection %" G_GUINT64_FORMAT " (authenticated on %" G_GUINT64_FORMAT ")",
-           status, soup_message_get_connection_id (msg), self->auth_connection_id);
+  status = head.status;
+  g_debug ("request: HTTP %u on connection %" G_GUINT64_FORMAT " (%s)", status,
+           msg != NULL ? soup_message_get_connection_id (msg) : self->lane_connection_id,
+           msg != NULL ? "through libsoup" : "direct");
 
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
-      gboolean new_connection = soup_message_get_connection_id (msg) != self->auth_connection_id;
+      /* libsoup opens a new connection by itself when the kept-alive one
+       * turns out closed; the direct lane never does. */
+      gboolean new_connection = msg != NULL && soup_message_get_connection_id (msg) != self->auth_connection_id;
 
       self->authenticated = FALSE;
       if (self->gss != NULL && new_connection && !data->retried)
@@ -517,7 +532,7 @@ request_response (GObject      *source,
     {
       request_return_error (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_HTTP_STATUS,
                                                _("%s answered with HTTP %u %s."), host, status,
-                                               soup_message_get_reason_phrase (msg)));
+                                               head.reason));
       return;
     }
   if (status == SOUP_STATUS_BAD_REQUEST && g_bytes_get_size (body) == 0)
@@ -528,7 +543,7 @@ request_response (GObject      *source,
       return;
     }
 
-  plain = open_reply (self, msg, body, data->sealed, &error);
+  plain = open_reply (self, head.content_type, body, data->sealed, &error);
   if (plain == NULL)
     {
       /* After a failed unseal the context's sequence is unknown. */
@@ -561,6 +576,7 @@ send_request (GTask *task)
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autofree char *ctype = NULL;
+  const char *authorization;
   GError *error = NULL;
 
   if (!self->authenticated)
@@ -589,7 +605,14 @@ send_request (GTask *task)
       ctype = g_strdup (SOAP_CONTENT_TYPE);
     }
 
-  msg = castellan_connection_new_message (self, body, ctype, self->gss == NULL ? self->basic_header : NULL);
+  authorization = self->gss == NULL ? self->basic_header : NULL;
+  if (castellan_connection_direct_usable (self))
+    {
+      castellan_connection_direct_exchange_async (self, body, ctype, authorization, data->timeout,
+                                                  g_task_get_cancellable (task), request_response, task);
+      return;
+    }
+  msg = castellan_connection_new_message (self, body, ctype, authorization);
   castellan_connection_exchange_async (self, msg, data->timeout, g_task_get_cancellable (task), request_response, task);
 }
 

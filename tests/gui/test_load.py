@@ -118,7 +118,10 @@ def scenario(app, lab):
     gs.wait_for(lambda: count(app, lambda w: w.get_name() == "Connection security" and
                               "kerberos-aes256" in (w.get_description() or "")) >= CONSOLES,
                 f"{CONSOLES} consoles connected", seconds=120)
-    tc.check(lab.status()["shells"] == CONSOLES, f"{CONSOLES} consoles open, one shell each")
+    # A console shows its verdict once connected, its shell follows.
+    gs.wait_for(lambda: lab.status()["shells"] >= CONSOLES or None, f"{CONSOLES} shells", seconds=30)
+    shells = lab.status()["shells"]
+    tc.check(shells == CONSOLES, f"{CONSOLES} consoles open, one shell each (the host has {shells})")
 
     # One command typed once, broadcast to every console.
     tc.press(app.button("Broadcast typing"))
