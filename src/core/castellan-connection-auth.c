@@ -86,6 +86,7 @@ authenticated (GTask       *task,
 
   self->authenticated = TRUE;
   self->auth_connection_id = soup_message_get_connection_id (msg);
+  self->lane_settled = FALSE;
   self->auth_count++;
   g_task_return_boolean (task, TRUE);
 }

@@ -36,7 +36,10 @@ castellan_connection_direct_close (CastellanConnection *self)
   g_autoptr(GIOStream) lane = g_steal_pointer (&self->lane);
 
   if (lane != NULL && !g_io_stream_is_closed (lane))
-    g_io_stream_close (lane, NULL, NULL);
+    {
+      g_debug ("direct lane: closing connection %" G_GUINT64_FORMAT, self->lane_connection_id);
+      g_io_stream_close (lane, NULL, NULL);
+    }
 }
 
 static void read_reply (GTask *task);
@@ -75,6 +78,7 @@ fail (GTask  *task,
   if (error == NULL)
     error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
                                  "the connection was closed during the reply");
+  g_debug ("direct lane: %s (%s)", error->message, ex->stale ? "before the reply" : "during the reply");
   castellan_connection_exchange_return (task, NULL, error);
 }
 

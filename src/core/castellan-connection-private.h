@@ -49,6 +49,7 @@ struct _CastellanConnection
   GIOStream *lane;                /* the connection libsoup opened last */
   guint64 lane_connection_id;
   gboolean lane_proxied;
+  gboolean lane_settled;          /* libsoup is done with its last message */
   GByteArray *lane_buffer;        /* requests written, reply heads read */
 
   GByteArray *spare_body;         /* a reply buffer to read into again */

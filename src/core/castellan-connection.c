@@ -307,6 +307,7 @@ request_data_free (RequestData *data)
 }
 
 static void send_request (GTask *task);
+static gboolean send_request_later (gpointer task);
 
 static void
 request_complete (GTask *task)
@@ -568,6 +569,13 @@ request_response (GObject      *source,
   complete_reply (self, task, g_steal_pointer (&plain));
 }
 
+static gboolean
+send_request_later (gpointer task)
+{
+  send_request (task);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 send_request (GTask *task)
 {
@@ -582,6 +590,19 @@ send_request (GTask *task)
   if (!self->authenticated)
     {
       castellan_connection_authenticate_async (self, g_task_get_cancellable (task), request_reauthenticated, task);
+      return;
+    }
+
+  /* Before sealing: a sealed message takes its sequence number. */
+  if (castellan_connection_direct_usable (self) && !self->lane_settled)
+    {
+      /* libsoup finishes with the authenticating message in its own
+       * time, and then checks its idle connection by reading a byte from
+       * it: that byte must not be the start of a reply on the direct lane.
+       * Its work is done at the default priority, so the first request
+       * waits until nothing more urgent is left. */
+      self->lane_settled = TRUE;
+      g_idle_add_full (G_PRIORITY_LOW, send_request_later, task, NULL);
       return;
     }
 
