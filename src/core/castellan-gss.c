@@ -11,6 +11,7 @@
 #include "castellan-error.h"
 #include "castellan-gss.h"
 #include "castellan-gss-credentials-private.h"
+#include "castellan-ntlm-seal.h"
 
 /* gss-ntlmssp's mechanism, 1.3.6.1.4.1.311.2.2.10 */
 static gss_OID_desc ntlm_oid = { 10, (void *) "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a" };
@@ -40,6 +41,19 @@ struct _CastellanGss
   struct gss_channel_bindings_struct bindings;
   gboolean has_bindings;
   GBytes *binding_data;
+
+  /* NTLM sealing done by castellan-ntlm-seal.c, each direction once its
+   * first message came out the same as the mechanism's. */
+  CastellanNtlmSeal *ntlm;
+  guint ntlm_out;
+  guint ntlm_in;
+};
+
+enum
+{
+  NTLM_UNCHECKED,
+  NTLM_OWN,
+  NTLM_MECHANISM,
 };
 
 static gboolean
@@ -354,6 +368,7 @@ castellan_gss_free (CastellanGss *self)
   if (self->target != GSS_C_NO_NAME)
     gss_release_name (&minor, &self->target);
   g_clear_pointer (&self->binding_data, g_bytes_unref);
+  g_clear_pointer (&self->ntlm, castellan_ntlm_seal_free);
   g_free (self->host);
   g_free (self->service);
   g_free (self->user);
@@ -674,6 +689,76 @@ castellan_gss_get_delegated (CastellanGss *self)
   return (self->ret_flags & GSS_C_DELEG_FLAG) != 0;
 }
 
+/* The session key of an NTLM context, for sealing without the mechanism;
+ * NULL when the mechanism does not give it. */
+static CastellanNtlmSeal *
+ntlm_seal_for (CastellanGss *self)
+{
+  gss_buffer_set_t keys = GSS_C_NO_BUFFER_SET;
+  CastellanNtlmSeal *seal = NULL;
+  OM_uint32 major, minor;
+
+  major = gss_inquire_sec_context_by_oid (&minor, self->ctx, GSS_C_INQ_SSPI_SESSION_KEY, &keys);
+  if (GSS_ERROR (major) || keys == GSS_C_NO_BUFFER_SET)
+    return NULL;
+  if (keys->count >= 1 && keys->elements[0].length == 16)
+    seal = castellan_ntlm_seal_new (keys->elements[0].value, 16);
+  for (gsize i = 0; i < keys->count; i++)
+    explicit_bzero (keys->elements[i].value, keys->elements[i].length);
+  gss_release_buffer_set (&minor, &keys);
+  return seal;
+}
+
+/* The first message each way is sealed by the mechanism and, in step, by
+ * castellan-ntlm-seal.c: when both agree to the byte, the rest is ours. A
+ * host that negotiated otherwise (no key exchange, say) keeps the
+ * mechanism's sealing. */
+static void
+check_ntlm_out (CastellanGss       *self,
+                const guint8       *data,
+                gsize               length,
+                const gss_buffer_t  sealed)
+{
+  g_autofree guint8 *ours = NULL;
+  guint8 signature[CASTELLAN_NTLM_SIGNATURE_SIZE];
+
+  if (self->ntlm == NULL)
+    self->ntlm = ntlm_seal_for (self);
+  self->ntlm_out = NTLM_MECHANISM;
+  if (self->ntlm == NULL || sealed->length != CASTELLAN_NTLM_SIGNATURE_SIZE + length)
+    return;
+  ours = g_memdup2 (data, length);
+  castellan_ntlm_seal_set_sequence (self->ntlm, TRUE, GUINT32_FROM_LE (*(guint32 *) ((guint8 *) sealed->value + 12)));
+  castellan_ntlm_seal_wrap (self->ntlm, ours, length, signature);
+  if (memcmp (signature, sealed->value, sizeof signature) == 0 &&
+      memcmp (ours, (guint8 *) sealed->value + sizeof signature, length) == 0)
+    self->ntlm_out = NTLM_OWN;
+  g_debug ("NTLM sealing of requests: %s", self->ntlm_out == NTLM_OWN ? "own" : "the mechanism's");
+}
+
+static void
+check_ntlm_in (CastellanGss       *self,
+               const guint8       *signature,
+               gsize               signature_length,
+               gsize               sealed_length,
+               const gss_buffer_t  plain)
+{
+  g_autofree guint8 *ours = NULL;
+
+  if (self->ntlm == NULL)
+    self->ntlm = ntlm_seal_for (self);
+  self->ntlm_in = NTLM_MECHANISM;
+  if (self->ntlm == NULL || signature_length != CASTELLAN_NTLM_SIGNATURE_SIZE ||
+      plain->length != sealed_length)
+    return;
+  ours = g_memdup2 (signature + signature_length, sealed_length);
+  castellan_ntlm_seal_set_sequence (self->ntlm, FALSE, GUINT32_FROM_LE (*(const guint32 *) (signature + 12)));
+  if (castellan_ntlm_seal_unwrap (self->ntlm, signature, ours, sealed_length) &&
+      memcmp (ours, plain->value, sealed_length) == 0)
+    self->ntlm_in = NTLM_OWN;
+  g_debug ("NTLM sealing of replies: %s", self->ntlm_in == NTLM_OWN ? "own" : "the mechanism's");
+}
+
 /**
  * castellan_gss_seal:
  * @body: where the signature length, the signature and the sealed data go
@@ -718,6 +803,19 @@ castellan_gss_seal (CastellanGss  *self,
       /* The padding may come out shorter than its bound. */
       g_byte_array_set_size (body, start + 4 + iov[0].buffer.length + length + iov[2].buffer.length);
     }
+  else if (self->ntlm_out == NTLM_OWN)
+    {
+      guint32 sig_len = GUINT32_TO_LE (CASTELLAN_NTLM_SIGNATURE_SIZE);
+      guint start;
+
+      g_byte_array_append (body, (const guint8 *) &sig_len, 4);
+      start = body->len;
+      g_byte_array_set_size (body, start + CASTELLAN_NTLM_SIGNATURE_SIZE + length);
+      memcpy (body->data + start + CASTELLAN_NTLM_SIGNATURE_SIZE, data, length);
+      castellan_ntlm_seal_wrap (self->ntlm, body->data + start + CASTELLAN_NTLM_SIGNATURE_SIZE,
+                                length, body->data + start);
+      conf = 1;
+    }
   else
     {
       gss_buffer_desc in = { length, (void *) data };
@@ -730,6 +828,8 @@ castellan_gss_seal (CastellanGss  *self,
           gss_release_buffer (&minor, &out);
           goto failed;
         }
+      if (self->ntlm_out == NTLM_UNCHECKED)
+        check_ntlm_out (self, data, length, &out);
       g_byte_array_append (body, (const guint8 *) &sig_len, 4);
       g_byte_array_append (body, out.value, out.length);
       gss_release_buffer (&minor, &out);
@@ -795,6 +895,16 @@ castellan_gss_unseal (CastellanGss  *self,
         plain = g_bytes_new_from_bytes (body, (guint8 *) iov[1].buffer.value - signature + offset,
                                         iov[1].buffer.length);
     }
+  else if (self->ntlm_in == NTLM_OWN)
+    {
+      major = GSS_S_COMPLETE;
+      if (signature_length == CASTELLAN_NTLM_SIGNATURE_SIZE &&
+          castellan_ntlm_seal_unwrap (self->ntlm, signature, signature + signature_length, sealed_length))
+        plain = g_bytes_new_from_bytes (body, offset + signature_length, sealed_length);
+      else
+        major = GSS_S_BAD_SIG;
+      conf = 1;
+    }
   else
     {
       gss_buffer_desc in = { signature_length + sealed_length, signature };
@@ -802,9 +912,15 @@ castellan_gss_unseal (CastellanGss  *self,
 
       major = gss_unwrap (&minor, self->ctx, &in, out, &conf, NULL);
       if (!GSS_ERROR (major))
-        plain = g_bytes_new_with_free_func (out->value, out->length, release_gss_buffer, out);
+        {
+          if (self->ntlm_in == NTLM_UNCHECKED)
+            check_ntlm_in (self, signature, signature_length, sealed_length, out);
+          plain = g_bytes_new_with_free_func (out->value, out->length, release_gss_buffer, out);
+        }
       else
-        release_gss_buffer (out);
+        {
+          release_gss_buffer (out);
+        }
     }
 
   if (GSS_ERROR (major))

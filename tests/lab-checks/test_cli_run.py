@@ -6,6 +6,7 @@ refusal, the bytes, and each of the peer's fault switches."""
 import hashlib
 import json
 import os
+import re
 import signal
 import ssl
 import subprocess
@@ -73,6 +74,27 @@ class CastellanRun(LabTestCase):
         self.assertEqual((r["server_identity"], r["auth"], r["encryption"], r["trusted_hosts_entry"]),
                          ("none", "ntlm", "ntlm-rc4-128", "127.0.0.*"))
         self.assertEqual(r["level"], "unverified")
+
+    def test_ntlm_sealing_checked_then_own(self):
+        # Castellan seals NTLM messages itself once its first message each
+        # way came out the same as gss-ntlmssp's; every later one must still
+        # open on the peer (gss-ntlmssp as acceptor) and here: a long output
+        # in many replies, several requests, and stdin.
+        res = self.ntlm("python3 -c \"import sys; d=sys.stdin.read(); print(len(d)); "
+                        "[print(i, 'x' * 200) for i in range(3000)]\"",
+                        extra=("--trusted-hosts", "127.0.0.1"), stdin=b"y" * 100000,
+                        env={"G_MESSAGES_DEBUG": "all"})
+        self.assertEqual(res.returncode, 0, res.stderr[-2000:])
+        # GLib writes debug messages to stdout, whole lines amid the output.
+        everything = res.stdout.decode() + res.stderr.decode()
+        output = re.sub(r"(\*\* )?\(castellan-run:\d+\): [\w-]*DEBUG: [^\n]*\n", "",
+                        res.stdout.decode())
+        lines = output.splitlines()
+        self.assertEqual(lines[0], "100000")
+        self.assertEqual(len(lines), 3001)
+        self.assertEqual(lines[-1], "2999 " + "x" * 200)
+        self.assertIn("NTLM sealing of requests: own", everything)
+        self.assertIn("NTLM sealing of replies: own", everything)
 
     def test_ntlm_mechanism_from_gss_mech_config(self):
         # The Flatpak registers gss-ntlmssp through GSS_MECH_CONFIG, as the

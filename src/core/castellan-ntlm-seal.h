@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define CASTELLAN_NTLM_SIGNATURE_SIZE 16
+
+/* NTLM sealing (MS-NLMP 3.4, extended session security, 128-bit keys,
+ * key exchange) from the session key of an established context. */
+typedef struct _CastellanNtlmSeal CastellanNtlmSeal;
+
+CastellanNtlmSeal *castellan_ntlm_seal_new    (const guint8      *session_key,
+                                               gsize              length);
+CastellanNtlmSeal *castellan_ntlm_seal_copy   (const CastellanNtlmSeal *self);
+void               castellan_ntlm_seal_free   (CastellanNtlmSeal *self);
+
+void               castellan_ntlm_seal_set_sequence (CastellanNtlmSeal *self,
+                                                     gboolean           outgoing,
+                                                     guint32            seq);
+void               castellan_ntlm_seal_wrap   (CastellanNtlmSeal *self,
+                                               guint8            *data,
+                                               gsize              length,
+                                               guint8             signature[CASTELLAN_NTLM_SIGNATURE_SIZE]);
+gboolean           castellan_ntlm_seal_unwrap (CastellanNtlmSeal *self,
+                                               const guint8       signature[CASTELLAN_NTLM_SIGNATURE_SIZE],
+                                               guint8            *data,
+                                               gsize              length);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CastellanNtlmSeal, castellan_ntlm_seal_free)
+
+G_END_DECLS
