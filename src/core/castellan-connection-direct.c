@@ -35,6 +35,7 @@ castellan_connection_direct_close (CastellanConnection *self)
 {
   g_autoptr(GIOStream) lane = g_steal_pointer (&self->lane);
 
+  castellan_connection_direct_unwatch (self);
   if (lane != NULL && !g_io_stream_is_closed (lane))
     {
       g_debug ("direct lane: closing connection %" G_GUINT64_FORMAT, self->lane_connection_id);
@@ -43,25 +44,113 @@ castellan_connection_direct_close (CastellanConnection *self)
 }
 
 static void read_reply (GTask *task);
+static void fail (GTask *task, GError *error);
+
+/* The lane's socket is watched by one source for as long as the lane
+ * lives: a source made and dropped for every reply adds and removes a
+ * file descriptor of the main loop each time, and each of those wakes the
+ * loop once more. */
+typedef struct
+{
+  GSource source;
+  CastellanConnection *self;      /* not a reference: the source dies first */
+} LaneWatch;
 
 static gboolean
-lane_readable (GPollableInputStream *stream,
-               gpointer              task)
+lane_watch_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
 {
-  read_reply (task);
-  return G_SOURCE_REMOVE;
+  CastellanConnection *self = ((LaneWatch *) source)->self;
+  GTask *task = g_steal_pointer (&self->lane_waiting);
+
+  g_source_set_ready_time (source, -1);
+  if (task != NULL)
+    {
+      read_reply (task);
+    }
+  else if (self->lane != NULL)
+    {
+      GInputStream *in = g_io_stream_get_input_stream (self->lane);
+      g_autoptr(GError) error = NULL;
+      guint8 byte;
+
+      /* Nothing asked, yet something came (TLS records aside): the host
+       * closed the idle connection, or talks out of turn. */
+      if (g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), &byte, 1, NULL, &error) >= 0 ||
+          !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        castellan_connection_direct_close (self);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs lane_watch_funcs = { NULL, NULL, lane_watch_dispatch, NULL, NULL, NULL };
+
+static int
+lane_fd (GIOStream *lane)
+{
+  g_autoptr(GIOStream) base = NULL;
+
+  if (G_IS_TLS_CONNECTION (lane))
+    g_object_get (lane, "base-io-stream", &base, NULL);
+  else
+    base = g_object_ref (lane);
+  if (!G_IS_SOCKET_CONNECTION (base))
+    return -1;
+  return g_socket_get_fd (g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)));
+}
+
+/* Drops the lane's watch (before the lane itself is closed). */
+void
+castellan_connection_direct_unwatch (CastellanConnection *self)
+{
+  if (self->lane_watch != NULL)
+    {
+      g_source_destroy (self->lane_watch);
+      g_clear_pointer (&self->lane_watch, g_source_unref);
+    }
+  self->lane_waiting = NULL;
+}
+
+static void
+exchange_cancelled (GCancellable *cancellable,
+                    gpointer      data)
+{
+  CastellanConnection *self = data;
+
+  /* The waiting read finds the cancellation. */
+  if (self->lane_watch != NULL)
+    g_source_set_ready_time (self->lane_watch, 0);
 }
 
 static void
 wait_readable (GTask *task)
 {
   CastellanExchange *ex = g_task_get_task_data (task);
-  GInputStream *in = g_io_stream_get_input_stream (ex->lane);
-  g_autoptr(GSource) source = NULL;
+  CastellanConnection *self = ex->self;
 
-  source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (in), ex->cancellable);
-  g_source_set_callback (source, G_SOURCE_FUNC (lane_readable), task, NULL);
-  g_source_attach (source, g_main_context_get_thread_default ());
+  if (self->lane_watch == NULL)
+    {
+      int fd = lane_fd (ex->lane);
+
+      if (fd < 0)
+        {
+          fail (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                           "the connection has no socket to watch"));
+          return;
+        }
+      self->lane_watch = g_source_new (&lane_watch_funcs, sizeof (LaneWatch));
+      ((LaneWatch *) self->lane_watch)->self = self;
+      g_source_add_unix_fd (self->lane_watch, fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+      /* GLib takes a source's descriptors out of the main loop while it
+       * runs it, and puts them back after, waking the loop each time,
+       * unless the source may recurse. Its dispatch copes with that. */
+      g_source_set_can_recurse (self->lane_watch, TRUE);
+      g_source_attach (self->lane_watch, g_main_context_get_thread_default ());
+    }
+  if (ex->cancel_handler == 0)
+    ex->cancel_handler = g_cancellable_connect (ex->cancellable, G_CALLBACK (exchange_cancelled), self, NULL);
+  self->lane_waiting = task;
 }
 
 static void
@@ -265,7 +354,8 @@ read_reply_after_write (GTask *task)
   if (ex->wipe)
     explicit_bzero (ex->buffer->data, ex->buffer->len);
   ex->done = 0;
-  read_reply (task);
+  /* The host has barely had the request: a read now would find nothing. */
+  wait_readable (task);
 }
 
 static void

@@ -32,6 +32,8 @@ exchange_free (CastellanExchange *ex)
       g_cancellable_disconnect (ex->caller, ex->caller_handler);
       g_object_unref (ex->caller);
     }
+  if (ex->cancel_handler != 0)
+    g_cancellable_disconnect (ex->cancellable, ex->cancel_handler);
   g_clear_object (&ex->cancellable);
   g_clear_object (&ex->stream);
   g_clear_pointer (&ex->body, g_byte_array_unref);

@@ -51,6 +51,8 @@ struct _CastellanConnection
   gboolean lane_proxied;
   gboolean lane_settled;          /* libsoup is done with its last message */
   GByteArray *lane_buffer;        /* requests written, reply heads read */
+  GSource *lane_watch;            /* the lane's socket, while it lives */
+  GTask *lane_waiting;            /* the exchange waiting for its reply */
 
   GByteArray *spare_body;         /* a reply buffer to read into again */
   GTask *deferred_task;           /* a reply to parse, its follow-up sent */
@@ -82,6 +84,7 @@ typedef struct
   gboolean answered;              /* a byte of the reply has come */
   gboolean stale;                 /* the connection was closed before that */
   gboolean wipe;                  /* the request carries a password */
+  gulong cancel_handler;
   CastellanHttp1Chunks chunks;
   gsize raw;                      /* chunked: undecoded bytes after body_length */
 } CastellanExchange;
@@ -116,6 +119,9 @@ castellan_connection_direct_usable (CastellanConnection *self);
 
 void
 castellan_connection_direct_close (CastellanConnection *self);
+
+void
+castellan_connection_direct_unwatch (CastellanConnection *self);
 
 void
 castellan_connection_direct_exchange_async (CastellanConnection *self,

@@ -412,6 +412,22 @@ send_receive (GTask *task)
   CastellanSoapContext ctx;
   g_autoptr(GBytes) envelope = NULL;
 
+  /* The shell may have been closed, or the run cancelled, since the last
+   * reply (a console yields to the window before it asks again). */
+  if (self->shell_id == NULL)
+    {
+      data->finished = TRUE;
+      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_UNKNOWN_SHELL,
+                               _("The session was closed."));
+      g_object_unref (task);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    {
+      data->finished = TRUE;
+      g_object_unref (task);
+      return;
+    }
   fill_context (self, self->connection, &ctx);
   envelope = castellan_soap_receive (&ctx, self->shell_id, data->command_id);
   self->receiving++;

@@ -184,7 +184,7 @@ def scenario(app, lab):
         time.sleep(0.1)
     lab.wait_status(lambda s: s["shells"] == 0, seconds=60)
     tc.check(True, "closing the twenty consoles releases every shell")
-    tc.check(app.proc.poll() is None, "the app is still running")
+    tc.check(app.proc.poll() is None, f"the app is still running (exit status {app.proc.returncode})")
 
 
 if __name__ == "__main__":
