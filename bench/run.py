@@ -16,6 +16,12 @@ and the limit: castellan-limit's in-process unwrap + XML parse + base64
 decode + write of the same Receive envelopes, NTLM and Kerberos, the
 ceiling the stream case is held to.
 
+The commands, stream and connect cases run against castellan-bench-peer,
+a WinRM peer in C that serves the lab's accounts, keys and certificate at
+a few tens of microseconds per request, so that the peer does not set the
+pace of the figures; the fan-out runs against the lab's Python peer, whose
+extra listeners stand for 50 hosts.
+
 Every case runs as its own process, RUNS times; figures are medians of
 whole-process user+sys CPU, wall time and peak RSS, of the CPU and wall of
 the measured loop inside the process (per command, per MiB), and of the
@@ -42,6 +48,7 @@ BUILD = os.environ.get("CASTELLAN_BUILD_DIR", os.path.join(HERE, "..", "build"))
 BENCH = os.path.join(BUILD, "bench", "castellan-bench")
 LIMIT = os.path.join(BUILD, "bench", "castellan-limit")
 RUN = os.path.join(BUILD, "src", "cli", "castellan-run")
+FAST_PEER = os.path.join(BUILD, "bench", "castellan-bench-peer")
 MIB = 2**20
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -149,6 +156,40 @@ class Peer:
             return (int(fields[11]) + int(fields[12])) / TICK
         except (OSError, IndexError, ValueError):
             return 0.0
+
+
+class FastPeer:
+    """castellan-bench-peer on loopback, ports from the OS, stopped by PID."""
+
+    def __init__(self, lab, env):
+        self.lab, self.env = lab, env
+
+    def __enter__(self):
+        ports = os.path.join(self.lab.dir, "bench-peer-ports.json")
+        certs = os.path.join(self.lab.dir, "certs")
+        self.proc = subprocess.Popen(
+            [FAST_PEER, "--ports-file", ports, "--user", "admin",
+             "--password-file", self.lab.env["LAB_PASSWORD_FILE"],
+             "--cert", os.path.join(certs, "server.pem"),
+             "--key", os.path.join(certs, "server-key.pem")],
+            env=self.env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(ports):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError("castellan-bench-peer did not start")
+            time.sleep(0.01)
+        with open(ports) as f:
+            self.ports = json.load(f)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
 def vm_hwm_kib(pid):
@@ -316,60 +357,70 @@ def main():
         env = dict(os.environ, **lab.env)
         env.pop("G_DEBUG", None)
         env["KRB5_KTNAME"] = f"FILE:{lab.dir}/http.keytab"
-        peer = Peer(int(lab.env["LAB_PEER_PID"]))
-        py = ["/usr/bin/python3", "-c", PYWINRM]
-        ntlm_creds = [lab.env["LAB_NTLM_USER"], lab.env["LAB_PASSWORD_FILE"]]
-        basic_creds = ["admin", lab.env["LAB_PASSWORD_FILE"]]
-        extra_http = lab.env["LAB_EXTRA_HTTP_PORTS"].split(",")
-        extra_https = lab.env["LAB_EXTRA_HTTPS_PORTS"].split(",")
-        transports = {
-            "NTLM-sealed HTTP": dict(
-                url=f"http://127.0.0.1:{lab.http_port}/wsman", creds=ntlm_creds,
-                trusted=["127.0.0.1"], pywinrm=True,
-                fan_urls=[f"http://127.0.0.1:{p}/wsman" for p in extra_http],
-                run_args=["--user", ntlm_creds[0], "--password-file", ntlm_creds[1],
-                          "--trusted-hosts", "127.0.0.1",
-                          "--hosts", ",".join(f"127.0.0.1:{p}" for p in extra_http)]),
-            "Basic over HTTPS": dict(
-                url=f"https://localhost:{lab.https_port}/wsman", creds=basic_creds,
-                trusted=[], pywinrm=True,
-                fan_urls=[f"https://localhost:{p}/wsman" for p in extra_https],
-                run_args=["--https", "--auth", "basic", "--ca-file", lab.env["LAB_CA_FILE"],
-                          "--user", basic_creds[0], "--password-file", basic_creds[1],
-                          "--hosts", ",".join(f"localhost:{p}" for p in extra_https)]),
-            "Kerberos-sealed HTTP": dict(
-                url=f"http://localhost:{lab.http_port}/wsman", creds=[], trusted=[],
-                pywinrm=False, fan_urls=None,
-                run_args=["--hosts", ",".join(f"localhost:{p}" for p in extra_http)]),
-        }
-        print(f"bench: lab up; {args.runs} runs per case", file=sys.stderr, flush=True)
+        with FastPeer(lab, env) as fast:
+            run_cases(args, lab, env, fast, add)
+    return finish(args, rows, load)
 
-        for mech in ("ntlm", "kerberos"):
-            label = "NTLM-sealed HTTP" if mech == "ntlm" else "Kerberos-sealed HTTP"
-            for path in ("limit", "castellan"):
-                row = limit_case(mech, args.stream, args.payload, path, env, args.runs)
-                add(row, case="limit", transport=label,
-                    client="limit" if path == "limit" else "in-process", n=args.stream)
 
-        for case, n in (("commands", args.commands), ("stream", args.stream), ("connect", 1)):
-            for label, t in transports.items():
-                tail = [*t["creds"], *t["trusted"]]
-                row = bench_case([BENCH, case, str(n), t["url"], *tail], env, peer, args.runs)
-                add(row, case=case, transport=label, client="castellan", n=n)
-                if t["pywinrm"]:
-                    row = bench_case(py + [case, str(n), t["url"], *t["creds"]], env, peer,
-                                     args.runs)
-                    add(row, case=case, transport=label, client="pywinrm", n=n)
+def run_cases(args, lab, env, fast, add):
+    peer = Peer(fast.proc.pid)
+    lab_peer = Peer(int(lab.env["LAB_PEER_PID"]))
+    py = ["/usr/bin/python3", "-c", PYWINRM]
+    ntlm_creds = [lab.env["LAB_NTLM_USER"], lab.env["LAB_PASSWORD_FILE"]]
+    basic_creds = ["admin", lab.env["LAB_PASSWORD_FILE"]]
+    extra_http = lab.env["LAB_EXTRA_HTTP_PORTS"].split(",")
+    extra_https = lab.env["LAB_EXTRA_HTTPS_PORTS"].split(",")
+    transports = {
+        "NTLM-sealed HTTP": dict(
+            url=f"http://127.0.0.1:{fast.ports['http']}/wsman", creds=ntlm_creds,
+            trusted=["127.0.0.1"], pywinrm=True,
+            fan_urls=[f"http://127.0.0.1:{p}/wsman" for p in extra_http],
+            run_args=["--user", ntlm_creds[0], "--password-file", ntlm_creds[1],
+                      "--trusted-hosts", "127.0.0.1",
+                      "--hosts", ",".join(f"127.0.0.1:{p}" for p in extra_http)]),
+        "Basic over HTTPS": dict(
+            url=f"https://localhost:{fast.ports['https']}/wsman", creds=basic_creds,
+            trusted=[], pywinrm=True,
+            fan_urls=[f"https://localhost:{p}/wsman" for p in extra_https],
+            run_args=["--https", "--auth", "basic", "--ca-file", lab.env["LAB_CA_FILE"],
+                      "--user", basic_creds[0], "--password-file", basic_creds[1],
+                      "--hosts", ",".join(f"localhost:{p}" for p in extra_https)]),
+        "Kerberos-sealed HTTP": dict(
+            url=f"http://localhost:{fast.ports['http']}/wsman", creds=[], trusted=[],
+            pywinrm=False, fan_urls=None,
+            run_args=["--hosts", ",".join(f"localhost:{p}" for p in extra_http)]),
+    }
+    print(f"bench: lab up, castellan-bench-peer on {fast.ports}; {args.runs} runs per case",
+          file=sys.stderr, flush=True)
 
+    for mech in ("ntlm", "kerberos"):
+        label = "NTLM-sealed HTTP" if mech == "ntlm" else "Kerberos-sealed HTTP"
+        for path in ("limit", "castellan"):
+            row = limit_case(mech, args.stream, args.payload, path, env, args.runs)
+            add(row, case="limit", transport=label,
+                client="limit" if path == "limit" else "in-process", n=args.stream)
+
+    for case, n in (("commands", args.commands), ("stream", args.stream), ("connect", 1)):
         for label, t in transports.items():
-            row = fanout_castellan([RUN, *t["run_args"], "--", "lab-echo", "hi"], env, peer,
-                                   args.runs, args.hosts)
-            add(row, case="fan-out", transport=label, client="castellan", n=args.hosts)
+            tail = [*t["creds"], *t["trusted"]]
+            row = bench_case([BENCH, case, str(n), t["url"], *tail], env, peer, args.runs)
+            add(row, case=case, transport=label, client="castellan", n=n)
             if t["pywinrm"]:
-                row = bench_case(py + ["fanout", str(args.hosts), ",".join(t["fan_urls"]),
-                                       *t["creds"]], env, peer, args.runs)
-                add(row, case="fan-out", transport=label, client="pywinrm", n=args.hosts)
+                row = bench_case(py + [case, str(n), t["url"], *t["creds"]], env, peer,
+                                 args.runs)
+                add(row, case=case, transport=label, client="pywinrm", n=n)
 
+    for label, t in transports.items():
+        row = fanout_castellan([RUN, *t["run_args"], "--", "lab-echo", "hi"], env, lab_peer,
+                               args.runs, args.hosts)
+        add(row, case="fan-out", transport=label, client="castellan", n=args.hosts)
+        if t["pywinrm"]:
+            row = bench_case(py + ["fanout", str(args.hosts), ",".join(t["fan_urls"]),
+                                   *t["creds"]], env, lab_peer, args.runs)
+            add(row, case="fan-out", transport=label, client="pywinrm", n=args.hosts)
+
+
+def finish(args, rows, load):
     targets = check_targets(rows)
     print_tables(rows, targets, args, load)
     with open(args.json, "w") as f:

@@ -689,74 +689,28 @@ castellan_gss_get_delegated (CastellanGss *self)
   return (self->ret_flags & GSS_C_DELEG_FLAG) != 0;
 }
 
-/* The session key of an NTLM context, for sealing without the mechanism;
- * NULL when the mechanism does not give it. */
-static CastellanNtlmSeal *
-ntlm_seal_for (CastellanGss *self)
-{
-  gss_buffer_set_t keys = GSS_C_NO_BUFFER_SET;
-  CastellanNtlmSeal *seal = NULL;
-  OM_uint32 major, minor;
-
-  major = gss_inquire_sec_context_by_oid (&minor, self->ctx, GSS_C_INQ_SSPI_SESSION_KEY, &keys);
-  if (GSS_ERROR (major) || keys == GSS_C_NO_BUFFER_SET)
-    return NULL;
-  if (keys->count >= 1 && keys->elements[0].length == 16)
-    seal = castellan_ntlm_seal_new (keys->elements[0].value, 16);
-  for (gsize i = 0; i < keys->count; i++)
-    explicit_bzero (keys->elements[i].value, keys->elements[i].length);
-  gss_release_buffer_set (&minor, &keys);
-  return seal;
-}
-
 /* The first message each way is sealed by the mechanism and, in step, by
  * castellan-ntlm-seal.c: when both agree to the byte, the rest is ours. A
  * host that negotiated otherwise (no key exchange, say) keeps the
  * mechanism's sealing. */
 static void
-check_ntlm_out (CastellanGss       *self,
-                const guint8       *data,
-                gsize               length,
-                const gss_buffer_t  sealed)
+check_ntlm (CastellanGss *self,
+            gboolean      outgoing,
+            const guint8 *wrapped,
+            gsize         wrapped_length,
+            const guint8 *plaintext,
+            gsize         length)
 {
-  g_autofree guint8 *ours = NULL;
-  guint8 signature[CASTELLAN_NTLM_SIGNATURE_SIZE];
+  guint *state = outgoing ? &self->ntlm_out : &self->ntlm_in;
+  gboolean same;
 
   if (self->ntlm == NULL)
-    self->ntlm = ntlm_seal_for (self);
-  self->ntlm_out = NTLM_MECHANISM;
-  if (self->ntlm == NULL || sealed->length != CASTELLAN_NTLM_SIGNATURE_SIZE + length)
-    return;
-  ours = g_memdup2 (data, length);
-  castellan_ntlm_seal_set_sequence (self->ntlm, TRUE, GUINT32_FROM_LE (*(guint32 *) ((guint8 *) sealed->value + 12)));
-  castellan_ntlm_seal_wrap (self->ntlm, ours, length, signature);
-  if (memcmp (signature, sealed->value, sizeof signature) == 0 &&
-      memcmp (ours, (guint8 *) sealed->value + sizeof signature, length) == 0)
-    self->ntlm_out = NTLM_OWN;
-  g_debug ("NTLM sealing of requests: %s", self->ntlm_out == NTLM_OWN ? "own" : "the mechanism's");
-}
-
-static void
-check_ntlm_in (CastellanGss       *self,
-               const guint8       *signature,
-               gsize               signature_length,
-               gsize               sealed_length,
-               const gss_buffer_t  plain)
-{
-  g_autofree guint8 *ours = NULL;
-
-  if (self->ntlm == NULL)
-    self->ntlm = ntlm_seal_for (self);
-  self->ntlm_in = NTLM_MECHANISM;
-  if (self->ntlm == NULL || signature_length != CASTELLAN_NTLM_SIGNATURE_SIZE ||
-      plain->length != sealed_length)
-    return;
-  ours = g_memdup2 (signature + signature_length, sealed_length);
-  castellan_ntlm_seal_set_sequence (self->ntlm, FALSE, GUINT32_FROM_LE (*(const guint32 *) (signature + 12)));
-  if (castellan_ntlm_seal_unwrap (self->ntlm, signature, ours, sealed_length) &&
-      memcmp (ours, plain->value, sealed_length) == 0)
-    self->ntlm_in = NTLM_OWN;
-  g_debug ("NTLM sealing of replies: %s", self->ntlm_in == NTLM_OWN ? "own" : "the mechanism's");
+    self->ntlm = castellan_ntlm_seal_from_context (self->ctx, FALSE);
+  same = self->ntlm != NULL &&
+         (outgoing ? castellan_ntlm_seal_check_wrap (self->ntlm, plaintext, length, wrapped, wrapped_length)
+                   : castellan_ntlm_seal_check_unwrap (self->ntlm, wrapped, wrapped_length, plaintext, length));
+  *state = same ? NTLM_OWN : NTLM_MECHANISM;
+  g_debug ("NTLM sealing of %s: %s", outgoing ? "requests" : "replies", same ? "own" : "the mechanism's");
 }
 
 /**
@@ -829,7 +783,7 @@ castellan_gss_seal (CastellanGss  *self,
           goto failed;
         }
       if (self->ntlm_out == NTLM_UNCHECKED)
-        check_ntlm_out (self, data, length, &out);
+        check_ntlm (self, TRUE, out.value, out.length, data, length);
       g_byte_array_append (body, (const guint8 *) &sig_len, 4);
       g_byte_array_append (body, out.value, out.length);
       gss_release_buffer (&minor, &out);
@@ -914,7 +868,8 @@ castellan_gss_unseal (CastellanGss  *self,
       if (!GSS_ERROR (major))
         {
           if (self->ntlm_in == NTLM_UNCHECKED)
-            check_ntlm_in (self, signature, signature_length, sealed_length, out);
+            check_ntlm (self, FALSE, signature, signature_length + sealed_length,
+                        out->value, out->length);
           plain = g_bytes_new_with_free_func (out->value, out->length, release_gss_buffer, out);
         }
       else

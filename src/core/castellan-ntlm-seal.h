@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <gssapi/gssapi.h>
 
 G_BEGIN_DECLS
 
@@ -12,13 +13,23 @@ G_BEGIN_DECLS
 typedef struct _CastellanNtlmSeal CastellanNtlmSeal;
 
 CastellanNtlmSeal *castellan_ntlm_seal_new    (const guint8      *session_key,
-                                               gsize              length);
+                                               gsize              length,
+                                               gboolean           acceptor);
+CastellanNtlmSeal *castellan_ntlm_seal_from_context (gss_ctx_id_t  ctx,
+                                                    gboolean      acceptor);
+gboolean           castellan_ntlm_seal_check_wrap   (CastellanNtlmSeal *self,
+                                                     const guint8      *plaintext,
+                                                     gsize              length,
+                                                     const guint8      *wrapped,
+                                                     gsize              wrapped_length);
+gboolean           castellan_ntlm_seal_check_unwrap (CastellanNtlmSeal *self,
+                                                     const guint8      *wrapped,
+                                                     gsize              wrapped_length,
+                                                     const guint8      *plaintext,
+                                                     gsize              length);
 CastellanNtlmSeal *castellan_ntlm_seal_copy   (const CastellanNtlmSeal *self);
 void               castellan_ntlm_seal_free   (CastellanNtlmSeal *self);
 
-void               castellan_ntlm_seal_set_sequence (CastellanNtlmSeal *self,
-                                                     gboolean           outgoing,
-                                                     guint32            seq);
 void               castellan_ntlm_seal_wrap   (CastellanNtlmSeal *self,
                                                guint8            *data,
                                                gsize              length,
