@@ -229,6 +229,8 @@ main (int   argc,
   if (a.codepage > 0)
     run.shell.codepage = (guint) a.codepage;
   run.shell.no_profile = a.no_profile;
+  /* stdin goes to a single host's command; --hosts sends none */
+  run.shell.input_first = a.hosts == NULL;
   run.report_path = a.report;
   run.verbose = a.verbose;
   if (a.throttle > 0)

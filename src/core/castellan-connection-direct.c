@@ -29,13 +29,18 @@ castellan_connection_direct_usable (CastellanConnection *self)
 }
 
 /* Closed, libsoup finds the connection gone when it next looks for one
- * and opens another. */
+ * and opens another; the next request authenticates it. */
 void
 castellan_connection_direct_close (CastellanConnection *self)
 {
   g_autoptr(GIOStream) lane = g_steal_pointer (&self->lane);
 
+  if (lane != NULL)
+    self->authenticated = FALSE;
   castellan_connection_direct_unwatch (self);
+  if (self->lane_carry != NULL)
+    g_byte_array_set_size (self->lane_carry, 0);
+  self->lane_unread = 0;
   if (lane != NULL && !g_io_stream_is_closed (lane))
     {
       g_debug ("direct lane: closing connection %" G_GUINT64_FORMAT, self->lane_connection_id);
@@ -45,6 +50,20 @@ castellan_connection_direct_close (CastellanConnection *self)
 
 static void read_reply (GTask *task);
 static void fail (GTask *task, GError *error);
+
+/* Bytes read past the end of a reply: the start of the next one, when
+ * requests went out ahead of their replies. */
+static void
+keep_for_next (CastellanConnection *self,
+               const guint8        *data,
+               gsize                length)
+{
+  if (length == 0)
+    return;
+  if (self->lane_carry == NULL)
+    self->lane_carry = g_byte_array_new ();
+  g_byte_array_append (self->lane_carry, data, length);
+}
 
 /* The lane's socket is watched by one source for as long as the lane
  * lives: a source made and dropped for every reply adds and removes a
@@ -69,7 +88,7 @@ lane_watch_dispatch (GSource     *source,
     {
       read_reply (task);
     }
-  else if (self->lane != NULL)
+  else if (self->lane != NULL && self->lane_unread == 0)
     {
       GInputStream *in = g_io_stream_get_input_stream (self->lane);
       g_autoptr(GError) error = NULL;
@@ -191,6 +210,8 @@ reply_complete (GTask *task)
 {
   CastellanExchange *ex = g_task_get_task_data (task);
 
+  if (ex->self->lane_unread > 0)
+    ex->self->lane_unread--;
   if (ex->head.close)
     castellan_connection_direct_close (ex->self);
   castellan_connection_exchange_body_complete (task);
@@ -227,6 +248,8 @@ take_body (GTask *task,
         return FALSE;
       if (done)
         {
+          keep_for_next (ex->self, raw + decoded, ex->raw);
+          ex->raw = 0;
           reply_complete (task);
           return FALSE;
         }
@@ -237,9 +260,8 @@ take_body (GTask *task,
     return FALSE;
   if (ex->head.content_length >= 0 && ex->body_length >= (guint64) ex->head.content_length)
     {
-      /* More than the length said: not an HTTP reply to trust further. */
-      if (ex->body_length > (guint64) ex->head.content_length)
-        ex->head.close = TRUE;
+      keep_for_next (ex->self, ex->body->data + ex->head.content_length,
+                     ex->body_length - ex->head.content_length);
       ex->body_length = ex->head.content_length;
       reply_complete (task);
       return FALSE;
@@ -278,6 +300,7 @@ take_head (GTask *task)
   if (ex->head.content_length == 0 || ex->head.status == 204 || ex->head.status == 304)
     {
       ex->head.content_length = 0;
+      keep_for_next (ex->self, ex->buffer->data + head_length, extra);
       reply_complete (task);
       return FALSE;
     }
@@ -345,6 +368,31 @@ read_reply (GTask *task)
     }
 }
 
+/* What came past the last reply is this one's start; the rest is
+ * waited for (the host has barely had the request: a read now would find
+ * nothing). */
+static void
+start_reading (GTask *task)
+{
+  CastellanExchange *ex = g_task_get_task_data (task);
+  GByteArray *carry = ex->self->lane_carry;
+
+  ex->done = 0;
+  if (carry == NULL || carry->len == 0)
+    {
+      wait_readable (task);
+      return;
+    }
+  if (ex->buffer->len < carry->len)
+    g_byte_array_set_size (ex->buffer, carry->len);
+  memcpy (ex->buffer->data, carry->data, carry->len);
+  ex->done = carry->len;
+  g_byte_array_set_size (carry, 0);
+  ex->answered = TRUE;
+  if (take_head (task))
+    read_reply (task);
+}
+
 static void
 read_reply_after_write (GTask *task)
 {
@@ -353,9 +401,7 @@ read_reply_after_write (GTask *task)
   /* The Authorization header (Basic) is a secret: not left in memory. */
   if (ex->wipe)
     explicit_bzero (ex->buffer->data, ex->buffer->len);
-  ex->done = 0;
-  /* The host has barely had the request: a read now would find nothing. */
-  wait_readable (task);
+  start_reading (task);
 }
 
 static void
@@ -377,6 +423,9 @@ request_written (GObject      *source,
 /**
  * castellan_connection_direct_exchange_async:
  *
+ * @then: (nullable): a second request, written in the same go; its reply
+ *   is read by castellan_connection_direct_read_async()
+ *
  * castellan_connection_exchange_async() on the authenticated connection
  * itself (see castellan_connection_direct_usable()); the result is taken
  * with castellan_connection_exchange_finish().
@@ -384,6 +433,7 @@ request_written (GObject      *source,
 void
 castellan_connection_direct_exchange_async (CastellanConnection *self,
                                             GBytes              *body,
+                                            GBytes              *then,
                                             const char          *content_type,
                                             const char          *authorization,
                                             guint                timeout_seconds,
@@ -418,6 +468,17 @@ castellan_connection_direct_exchange_async (CastellanConnection *self,
   g_byte_array_set_size (ex->buffer, 0);
   g_byte_array_append (ex->buffer, (const guint8 *) head->str, head->len);
   g_byte_array_append (ex->buffer, data, length);
+  self->lane_unread++;
+  if (then != NULL)
+    {
+      data = g_bytes_get_data (then, &length);
+      g_string_truncate (head, 0);
+      castellan_http1_append_request (head, host_port, endpoint->path, "Castellan/" PACKAGE_VERSION,
+                                      content_type, length, authorization);
+      g_byte_array_append (ex->buffer, (const guint8 *) head->str, head->len);
+      g_byte_array_append (ex->buffer, data, length);
+      self->lane_unread++;
+    }
   /* The Authorization header (Basic) is a secret: not left in memory. */
   explicit_bzero (head->str, head->len);
 
@@ -440,4 +501,29 @@ castellan_connection_direct_exchange_async (CastellanConnection *self,
       return;
     }
   read_reply_after_write (task);
+}
+
+/**
+ * castellan_connection_direct_read_async:
+ *
+ * The reply to a request that went out with the one before it (@then of
+ * castellan_connection_direct_exchange_async()).
+ */
+void
+castellan_connection_direct_read_async (CastellanConnection *self,
+                                        guint                timeout_seconds,
+                                        GCancellable        *caller,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data)
+{
+  GTask *task = castellan_connection_exchange_new (self, timeout_seconds, caller, callback, user_data);
+  CastellanExchange *ex = g_task_get_task_data (task);
+
+  ex->lane = g_object_ref (self->lane);
+  ex->buffer = g_steal_pointer (&self->lane_buffer);
+  if (ex->buffer == NULL)
+    ex->buffer = g_byte_array_sized_new (READ_CHUNK);
+  /* It was written: whatever happens now, it is not a stale connection's. */
+  ex->answered = TRUE;
+  start_reading (task);
 }

@@ -45,6 +45,7 @@ struct _CastellanConnection
 
   GQueue pending;                 /* GTask: requests waiting their turn */
   gboolean busy;
+  guint held;                     /* castellan_connection_hold() */
 
   GIOStream *lane;                /* the connection libsoup opened last */
   guint64 lane_connection_id;
@@ -53,6 +54,8 @@ struct _CastellanConnection
   GByteArray *lane_buffer;        /* requests written, reply heads read */
   GSource *lane_watch;            /* the lane's socket, while it lives */
   GTask *lane_waiting;            /* the exchange waiting for its reply */
+  GByteArray *lane_carry;         /* read past the last reply: the next one's */
+  guint lane_unread;              /* replies written for and not yet read */
 
   GByteArray *spare_body;         /* a reply buffer to read into again */
   GTask *deferred_task;           /* a reply to parse, its follow-up sent */
@@ -126,12 +129,20 @@ castellan_connection_direct_unwatch (CastellanConnection *self);
 void
 castellan_connection_direct_exchange_async (CastellanConnection *self,
                                             GBytes              *body,
+                                            GBytes              *then,
                                             const char          *content_type,
                                             const char          *authorization,
                                             guint                timeout_seconds,
                                             GCancellable        *caller,
                                             GAsyncReadyCallback  callback,
                                             gpointer             user_data);
+
+void
+castellan_connection_direct_read_async (CastellanConnection *self,
+                                        guint                timeout_seconds,
+                                        GCancellable        *caller,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data);
 
 gboolean
 castellan_connection_exchange_was_stale (GAsyncResult *result);

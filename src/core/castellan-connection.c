@@ -35,6 +35,7 @@ castellan_connection_dispose (GObject *object)
 
   castellan_connection_direct_close (self);
   g_clear_pointer (&self->lane_buffer, g_byte_array_unref);
+  g_clear_pointer (&self->lane_carry, g_byte_array_unref);
   if (self->session != NULL)
     soup_session_abort (self->session);
   g_clear_object (&self->session);
@@ -297,11 +298,14 @@ typedef struct
   gboolean sealed;
   gboolean retried;
   gboolean released;              /* the connection went to a follow-up */
+  gboolean pipelined;             /* may go out before the reply ahead of it */
+  GIOStream *written_on;          /* went out with the request ahead of it */
 } RequestData;
 
 static void
 request_data_free (RequestData *data)
 {
+  g_clear_object (&data->written_on);
   g_bytes_unref (data->envelope);
   g_free (data);
 }
@@ -569,6 +573,47 @@ request_response (GObject      *source,
   complete_reply (self, task, g_steal_pointer (&plain));
 }
 
+/* HTTP pipelining: the request queued next goes out in the same write
+ * when it allows it (the Receive of a command just started, say) and this
+ * one has no follow-up of its own to slip in between. Sealed now, in
+ * order, it is marked as written on this connection. */
+static GBytes *
+pipeline_next (CastellanConnection *self,
+               RequestData         *data)
+{
+  GTask *next = g_queue_peek_head (&self->pending);
+  RequestData *next_data;
+  GError *error = NULL;
+  GBytes *body;
+
+  if (next == NULL || data->follow_up != NULL)
+    return NULL;
+  next_data = g_task_get_task_data (next);
+  if (!next_data->pipelined || g_cancellable_is_cancelled (g_task_get_cancellable (next)))
+    return NULL;
+  next_data->sealed = data->sealed;
+  if (data->sealed)
+    {
+      gsize len;
+      const guint8 *plain = g_bytes_get_data (next_data->envelope, &len);
+
+      body = castellan_sealing_seal (self->gss, plain, len, &error);
+      if (body == NULL)
+        {
+          /* It goes on its own, and fails there if it must. */
+          g_debug ("pipelining: %s", error->message);
+          g_error_free (error);
+          return NULL;
+        }
+    }
+  else
+    {
+      body = g_bytes_ref (next_data->envelope);
+    }
+  next_data->written_on = g_object_ref (self->lane);
+  return body;
+}
+
 static gboolean
 send_request_later (gpointer task)
 {
@@ -586,6 +631,20 @@ send_request (GTask *task)
   g_autofree char *ctype = NULL;
   const char *authorization;
   GError *error = NULL;
+
+  if (data->written_on != NULL)
+    {
+      /* It went out with the request ahead of it: its reply is next on
+       * that connection, if the connection is still the one in use. */
+      if (self->authenticated && data->written_on == self->lane &&
+          castellan_connection_direct_usable (self))
+        {
+          castellan_connection_direct_read_async (self, data->timeout, g_task_get_cancellable (task),
+                                                  request_response, task);
+          return;
+        }
+      g_clear_object (&data->written_on);
+    }
 
   if (!self->authenticated)
     {
@@ -629,7 +688,9 @@ send_request (GTask *task)
   authorization = self->gss == NULL ? self->basic_header : NULL;
   if (castellan_connection_direct_usable (self))
     {
-      castellan_connection_direct_exchange_async (self, body, ctype, authorization, data->timeout,
+      g_autoptr(GBytes) then = pipeline_next (self, data);
+
+      castellan_connection_direct_exchange_async (self, body, then, ctype, authorization, data->timeout,
                                                   g_task_get_cancellable (task), request_response, task);
       return;
     }
@@ -642,10 +703,15 @@ run_next_request (CastellanConnection *self)
 {
   GTask *task;
 
-  while (!self->busy && (task = g_queue_pop_head (&self->pending)) != NULL)
+  while (!self->busy && self->held == 0 && (task = g_queue_pop_head (&self->pending)) != NULL)
     {
       if (g_task_return_error_if_cancelled (task))
         {
+          RequestData *data = g_task_get_task_data (task);
+
+          /* Its reply would be taken for the next request's. */
+          if (data->written_on != NULL && data->written_on == self->lane)
+            castellan_connection_direct_close (self);
           g_object_unref (task);
           continue;
         }
@@ -708,6 +774,59 @@ castellan_connection_request_follow_async (CastellanConnection *self,
   g_queue_push_tail (&self->pending,
                      new_request (self, envelope, timeout_seconds, on_stream, stream_data,
                                   follow_up, cancellable, callback, user_data));
+  run_next_request (self);
+}
+
+/**
+ * castellan_connection_hold:
+ *
+ * Requests queued from now on wait until castellan_connection_release(),
+ * so that several go out together.
+ */
+void
+castellan_connection_hold (CastellanConnection *self)
+{
+  g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
+  self->held++;
+}
+
+void
+castellan_connection_release (CastellanConnection *self)
+{
+  g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
+  g_return_if_fail (self->held > 0);
+  if (--self->held == 0)
+    run_next_request (self);
+}
+
+/**
+ * castellan_connection_request_pipelined_async:
+ *
+ * castellan_connection_request_follow_async() for a request that may go
+ * out before the reply to the one queued ahead of it has come (HTTP
+ * pipelining): the Receive of a command whose identifier the client
+ * chose. Its reply is still handed over after that one.
+ */
+void
+castellan_connection_request_pipelined_async (CastellanConnection *self,
+                                              GBytes              *envelope,
+                                              guint                timeout_seconds,
+                                              CastellanStreamFunc  on_stream,
+                                              gpointer             stream_data,
+                                              CastellanFollowUp    follow_up,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
+  g_return_if_fail (envelope != NULL);
+
+  task = new_request (self, envelope, timeout_seconds, on_stream, stream_data, follow_up,
+                      cancellable, callback, user_data);
+  ((RequestData *) g_task_get_task_data (task))->pipelined = TRUE;
+  g_queue_push_tail (&self->pending, task);
   run_next_request (self);
 }
 

@@ -39,6 +39,7 @@ struct _CastellanShell
   char *session_id;
   char *shell_id;
   guint receiving;
+  gboolean input_first;           /* see CastellanShellOptions */
   gboolean interactive;           /* yield to the user between Receives */
   gboolean paused;                /* the reader wants no more output for now */
   GTask *held;                    /* the run whose next Receive waits for it */
@@ -91,6 +92,7 @@ castellan_shell_new (CastellanConnection         *connection,
       if (options->codepage)
         self->codepage = options->codepage;
       self->no_profile = options->no_profile;
+      self->input_first = options->input_first;
       self->working_directory = g_strdup (options->working_directory);
       self->environment = g_strdupv ((GStrv) options->environment);
     }
@@ -298,6 +300,7 @@ castellan_shell_create_finish (CastellanShell  *self,
 typedef struct
 {
   char *command_id;
+  gboolean early_stale;           /* the host chose another identifier */
   CastellanCommandStarted on_started;
   CastellanStreamFunc on_stream;
   gpointer stream_data;
@@ -446,20 +449,58 @@ command_started (GObject      *source,
                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  CastellanShell *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
   g_autoptr(CastellanWsmanReply) reply = reply_or_return (task, source, result);
 
   if (reply == NULL)
-    return;
+    {
+      data->finished = TRUE;
+      return;
+    }
   if (reply->command_id == NULL)
     {
+      data->finished = TRUE;
       return_missing (task, _("command identifier"));
       return;
     }
+  if (g_ascii_strcasecmp (reply->command_id, data->command_id) == 0 && !self->input_first)
+    {
+      /* The first Receive is already on its way. */
+      if (data->on_started != NULL)
+        data->on_started (data->command_id, data->stream_data);
+      return;
+    }
+  /* A host that chose the identifier itself: the Receive sent ahead (if
+   * any) asked for another command and is ignored; a new one asks for
+   * this one. */
+  data->early_stale = !self->input_first;
+  g_free (data->command_id);
   data->command_id = g_steal_pointer (&reply->command_id);
   if (data->on_started != NULL)
     data->on_started (data->command_id, data->stream_data);
   send_receive (g_steal_pointer (&task));
+}
+
+static void
+early_received (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GTask *task = user_data;
+  RunData *data = g_task_get_task_data (task);
+
+  if (data->early_stale)
+    {
+      CastellanShell *self = g_task_get_source_object (task);
+      g_autoptr(CastellanWsmanReply) reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, NULL);
+
+      self->receiving--;
+      data->in_flight--;
+      g_object_unref (task);
+      return;
+    }
+  received (source, result, user_data);
 }
 
 /**
@@ -485,6 +526,7 @@ castellan_shell_run_async (CastellanShell          *self,
   RunData *data = g_new0 (RunData, 1);
   CastellanSoapContext ctx;
   g_autoptr(GBytes) envelope = NULL;
+  g_autoptr(GBytes) receive = NULL;
   GError *error = NULL;
 
   g_task_set_source_tag (task, castellan_shell_run_async);
@@ -500,9 +542,30 @@ castellan_shell_run_async (CastellanShell          *self,
       return;
     }
   fill_context (self, self->connection, &ctx);
-  envelope = castellan_soap_command (&ctx, self->shell_id, command, arguments, FALSE);
+  data->command_id = castellan_soap_new_uuid ();
+  envelope = castellan_soap_command (&ctx, self->shell_id, command, arguments, FALSE, data->command_id);
+  if (self->input_first)
+    {
+      /* The first Send takes the connection between the Command and the
+       * first Receive, rather than a second connection of its own. */
+      castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+                                          NULL, NULL, cancellable, command_started, task);
+      return;
+    }
+  receive = castellan_soap_receive (&ctx, self->shell_id, data->command_id);
+  /* The Command and its first Receive go out together; the Receive's
+   * reply comes once the Command's has been handed over. */
+  castellan_connection_hold (self->connection);
   castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
                                       NULL, NULL, cancellable, command_started, task);
+  self->receiving++;
+  data->in_flight++;
+  castellan_connection_request_pipelined_async (self->connection, receive,
+                                                ctx.operation_timeout + RECEIVE_GRACE,
+                                                data->on_stream, data->stream_data,
+                                                self->interactive ? NULL : next_receive,
+                                                cancellable, early_received, g_object_ref (task));
+  castellan_connection_release (self->connection);
 }
 
 gboolean

@@ -200,10 +200,21 @@ castellan_soap_command (const CastellanSoapContext *ctx,
                         const char                 *shell_id,
                         const char                 *command,
                         const char *const          *arguments,
-                        gboolean                    skip_cmd_shell)
+                        gboolean                    skip_cmd_shell,
+                        const char                 *command_id)
 {
   GString *out = begin (ctx, ACTION_COMMAND, RESOURCE_CMD, TRUE);
-  g_autoptr(GString) body = g_string_new ("<rsp:CommandLine><rsp:Command>");
+  g_autoptr(GString) body = g_string_new ("<rsp:CommandLine");
+
+  /* A client-chosen identifier (WinRM 3.0 and later honour it): the first
+   * Receive can go out with the Command. */
+  if (command_id != NULL)
+    {
+      g_string_append (body, " CommandId=\"");
+      append_escaped (body, command_id);
+      g_string_append (body, "\"");
+    }
+  g_string_append (body, "><rsp:Command>");
 
   g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
   append_option (out, "WINRS_SKIP_CMD_SHELL", skip_cmd_shell ? "True" : "False", FALSE);

@@ -30,6 +30,9 @@ typedef struct
   gboolean no_profile;
   const char *working_directory;
   const char *const *environment; /* NAME=VALUE strings */
+  /* The caller sends stdin as soon as a command starts: its first Receive
+   * waits for that instead of going out with the Command. */
+  gboolean input_first;
 } CastellanShellOptions;
 
 char   *castellan_soap_new_uuid     (void);
@@ -39,7 +42,8 @@ GBytes *castellan_soap_command      (const CastellanSoapContext    *ctx,
                                      const char                    *shell_id,
                                      const char                    *command,
                                      const char *const             *arguments,
-                                     gboolean                       skip_cmd_shell);
+                                     gboolean                       skip_cmd_shell,
+                                     const char                    *command_id);
 GBytes *castellan_soap_receive      (const CastellanSoapContext    *ctx,
                                      const char                    *shell_id,
                                      const char                    *command_id);

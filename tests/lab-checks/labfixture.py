@@ -165,4 +165,4 @@ class LabTestCase(unittest.TestCase):
         # A fault on Create can leave a shell the client never learnt of,
         # as on Windows; close them so the next test has the full quota.
         self.lab.control(faults=[], allow_unencrypted="--allow-unencrypted" in self.lab_args,
-                         close_shells=True)
+                         client_command_ids=True, close_shells=True)

@@ -96,6 +96,23 @@ class CastellanRun(LabTestCase):
         self.assertIn("NTLM sealing of requests: own", everything)
         self.assertIn("NTLM sealing of replies: own", everything)
 
+    def test_command_and_receive_together(self):
+        # Without stdin to send (--hosts), the Command carries Castellan's
+        # own CommandId and its first Receive goes out with it; a host that
+        # picks its own identifier (before WinRM 3.0) answers that Receive
+        # with a fault, which is ignored, and gets one for its identifier.
+        for honoured in (True, False):
+            with self.subTest(honoured=honoured):
+                self.lab.control(client_command_ids=honoured)
+                before = len(self.lab.peer_log())
+                res = self.run_cli("--port", str(self.lab.http_port), "--hosts", "localhost",
+                                   "--", "echo one && echo two 1>&2")
+                self.assertEqual(res.returncode, 0, res.stderr)
+                self.assertIn(b"one", res.stdout)
+                self.assertIn(b"two", res.stderr)
+                faults = self.lab.peer_log()[before:].count('HTTP/1.1" 500')
+                self.assertEqual(faults, 0 if honoured else 1)
+
     def test_ntlm_mechanism_from_gss_mech_config(self):
         # The Flatpak registers gss-ntlmssp through GSS_MECH_CONFIG, as the
         # runtime's /etc/gss is not ours: without the file NTLM is missing

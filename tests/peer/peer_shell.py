@@ -207,15 +207,23 @@ class Shell:
         self.commands = {}
         self.lock = threading.Lock()
 
-    def add_command(self, command_line, pregenerated=None):
+    def add_command(self, command_line, pregenerated=None, command_id=None):
+        """command_id: the client's own, which Windows honours (WinRM 3.0
+        and later); None when there is none or it is to be ignored. A
+        command of that identifier already there is refused (None)."""
+        with self.lock:
+            if command_id is not None and command_id.upper() in self.commands:
+                return None
         cmd = Command(command_line, self.env, self.cwd, pregenerated)
+        if command_id is not None:
+            cmd.id = command_id.upper()
         with self.lock:
             self.commands[cmd.id] = cmd
         return cmd
 
     def command(self, command_id):
         with self.lock:
-            return self.commands.get(command_id)
+            return self.commands.get(command_id.upper())
 
     def close(self):
         with self.lock:

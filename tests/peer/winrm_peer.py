@@ -61,6 +61,9 @@ class PeerState:
         self.admins = {a.lower() for a in args.admin}
         self.users = read_ntlm_users(args.ntlm_user_file)
         self.allow_unencrypted = args.allow_unencrypted
+        # Whether a client-chosen CommandId is honoured, as WinRM 3.0 and
+        # later do (off: as older hosts, which choose their own).
+        self.client_command_ids = True
         self.faults = FaultSet(args.fault)
         self.shells = ShellTable(args.max_shells_per_user)
         self.log_lock = threading.Lock()
@@ -519,7 +522,12 @@ class Handler(BaseHTTPRequestHandler):
         first, _, rest = command_line.partition(" ")
         if first.lower() in ("cmd", "cmd.exe"):
             command_line = f"exec /usr/bin/python3 {PEER_CMD} {rest}"
-        cmd = shell.add_command(command_line, pregenerated)
+        chosen = line.get("CommandId") if self.state.client_command_ids else None
+        cmd = shell.add_command(command_line, pregenerated, chosen)
+        if cmd is None:
+            return self.fault(request, "Sender", "InvalidParameter",
+                              f"A command with the identifier {chosen} already exists.",
+                              2150858843)
         return 200, soap.command_response(request.message_id, cmd.id)
 
     def do_receive(self, request, user):
@@ -584,6 +592,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.faults.replace(req["faults"])
             if "allow_unencrypted" in req:
                 self.state.allow_unencrypted = bool(req["allow_unencrypted"])
+            if "client_command_ids" in req:
+                self.state.client_command_ids = bool(req["client_command_ids"])
             if "max_shells_per_user" in req:
                 self.state.shells.max_per_user = int(req["max_shells_per_user"])
             if req.get("close_shells"):
@@ -603,6 +613,7 @@ class Handler(BaseHTTPRequestHandler):
                 "running_processes": processes,
                 "faults": self.state.faults.specs(),
                 "allow_unencrypted": self.state.allow_unencrypted,
+                "client_command_ids": self.state.client_command_ids,
                 "requests": self.state.requests,
                 "delegations": self.state.delegations,
             }

@@ -88,7 +88,7 @@ build (int    argc,
       xml = castellan_soap_create_shell (&ctx, &options);
     }
   else if (g_str_equal (action, "command") && argc >= 5)
-    xml = castellan_soap_command (&ctx, argv[3], argv[4], (const char *const *) argv + 5, FALSE);
+    xml = castellan_soap_command (&ctx, argv[3], argv[4], (const char *const *) argv + 5, FALSE, NULL);
   else if (g_str_equal (action, "receive") && argc == 5)
     xml = castellan_soap_receive (&ctx, argv[3], argv[4]);
   else if (g_str_equal (action, "send") && argc == 6)
