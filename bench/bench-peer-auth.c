@@ -63,14 +63,8 @@ check_ntlm (Conn         *c,
             const guint8 *plaintext,
             gsize         length)
 {
-  gboolean same;
-
-  if (c->ntlm == NULL)
-    c->ntlm = castellan_ntlm_seal_from_context (c->gss, TRUE);
-  same = c->ntlm != NULL &&
-         (outgoing ? castellan_ntlm_seal_check_wrap (c->ntlm, plaintext, length, wrapped, wrapped_length)
-                   : castellan_ntlm_seal_check_unwrap (c->ntlm, wrapped, wrapped_length, plaintext, length));
-  return same ? 1 : -1;
+  return castellan_ntlm_seal_check_first (&c->ntlm, c->gss, TRUE, outgoing, wrapped, wrapped_length,
+                                          plaintext, length) ? 1 : -1;
 }
 
 static void

@@ -420,6 +420,24 @@ request_written (GObject      *source,
   read_reply_after_write (task);
 }
 
+/* An exchange on the lane, with the lane's buffer to write and read in. */
+static GTask *
+lane_exchange_new (CastellanConnection *self,
+                   guint                timeout_seconds,
+                   GCancellable        *caller,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  GTask *task = castellan_connection_exchange_new (self, timeout_seconds, caller, callback, user_data);
+  CastellanExchange *ex = g_task_get_task_data (task);
+
+  ex->lane = g_object_ref (self->lane);
+  ex->buffer = g_steal_pointer (&self->lane_buffer);
+  if (ex->buffer == NULL)
+    ex->buffer = g_byte_array_sized_new (READ_CHUNK);
+  return task;
+}
+
 /**
  * castellan_connection_direct_exchange_async:
  *
@@ -441,7 +459,7 @@ castellan_connection_direct_exchange_async (CastellanConnection *self,
                                             GAsyncReadyCallback  callback,
                                             gpointer             user_data)
 {
-  GTask *task = castellan_connection_exchange_new (self, timeout_seconds, caller, callback, user_data);
+  GTask *task = lane_exchange_new (self, timeout_seconds, caller, callback, user_data);
   CastellanExchange *ex = g_task_get_task_data (task);
   const CastellanEndpoint *endpoint = self->options->endpoint;
   GPollableOutputStream *out;
@@ -452,11 +470,7 @@ castellan_connection_direct_exchange_async (CastellanConnection *self,
   const guint8 *data = g_bytes_get_data (body, &length);
   gssize n;
 
-  ex->lane = g_object_ref (self->lane);
   ex->wipe = authorization != NULL;
-  ex->buffer = g_steal_pointer (&self->lane_buffer);
-  if (ex->buffer == NULL)
-    ex->buffer = g_byte_array_sized_new (READ_CHUNK);
 
   /* An IPv6 zone (fe80::1%eth0) means nothing to the host. */
   host_port = strchr (endpoint->host, ':') != NULL
@@ -516,13 +530,9 @@ castellan_connection_direct_read_async (CastellanConnection *self,
                                         GAsyncReadyCallback  callback,
                                         gpointer             user_data)
 {
-  GTask *task = castellan_connection_exchange_new (self, timeout_seconds, caller, callback, user_data);
+  GTask *task = lane_exchange_new (self, timeout_seconds, caller, callback, user_data);
   CastellanExchange *ex = g_task_get_task_data (task);
 
-  ex->lane = g_object_ref (self->lane);
-  ex->buffer = g_steal_pointer (&self->lane_buffer);
-  if (ex->buffer == NULL)
-    ex->buffer = g_byte_array_sized_new (READ_CHUNK);
   /* It was written: whatever happens now, it is not a stale connection's. */
   ex->answered = TRUE;
   start_reading (task);

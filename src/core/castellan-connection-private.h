@@ -46,6 +46,7 @@ struct _CastellanConnection
   GQueue pending;                 /* GTask: requests waiting their turn */
   gboolean busy;
   guint held;                     /* castellan_connection_hold() */
+  guint held_queued;              /* requests queued while held */
 
   GIOStream *lane;                /* the connection libsoup opened last */
   guint64 lane_connection_id;

@@ -781,13 +781,17 @@ castellan_connection_request_follow_async (CastellanConnection *self,
  * castellan_connection_hold:
  *
  * Requests queued from now on wait until castellan_connection_release(),
- * so that several go out together.
+ * and go out together: each after the first may be written before the
+ * reply to the one ahead of it has come (HTTP pipelining), as the first
+ * Receive of a command whose identifier the client chose. Replies are
+ * still handed over in order.
  */
 void
 castellan_connection_hold (CastellanConnection *self)
 {
   g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
-  self->held++;
+  if (self->held++ == 0)
+    self->held_queued = 0;
 }
 
 void
@@ -797,37 +801,6 @@ castellan_connection_release (CastellanConnection *self)
   g_return_if_fail (self->held > 0);
   if (--self->held == 0)
     run_next_request (self);
-}
-
-/**
- * castellan_connection_request_pipelined_async:
- *
- * castellan_connection_request_follow_async() for a request that may go
- * out before the reply to the one queued ahead of it has come (HTTP
- * pipelining): the Receive of a command whose identifier the client
- * chose. Its reply is still handed over after that one.
- */
-void
-castellan_connection_request_pipelined_async (CastellanConnection *self,
-                                              GBytes              *envelope,
-                                              guint                timeout_seconds,
-                                              CastellanStreamFunc  on_stream,
-                                              gpointer             stream_data,
-                                              CastellanFollowUp    follow_up,
-                                              GCancellable        *cancellable,
-                                              GAsyncReadyCallback  callback,
-                                              gpointer             user_data)
-{
-  GTask *task;
-
-  g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
-  g_return_if_fail (envelope != NULL);
-
-  task = new_request (self, envelope, timeout_seconds, on_stream, stream_data, follow_up,
-                      cancellable, callback, user_data);
-  ((RequestData *) g_task_get_task_data (task))->pipelined = TRUE;
-  g_queue_push_tail (&self->pending, task);
-  run_next_request (self);
 }
 
 static GTask *
@@ -852,6 +825,7 @@ new_request (CastellanConnection *self,
   data->follow_up = follow_up;
   data->callback = callback;
   data->user_data = user_data;
+  data->pipelined = self->held > 0 && self->held_queued++ > 0;
   g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
   return task;
 }

@@ -45,15 +45,6 @@ void                    castellan_connection_request_follow_async (CastellanConn
                                                              GCancellable          *cancellable,
                                                              GAsyncReadyCallback    callback,
                                                              gpointer               user_data);
-void                    castellan_connection_request_pipelined_async (CastellanConnection *self,
-                                                             GBytes                *envelope,
-                                                             guint                  timeout_seconds,
-                                                             CastellanStreamFunc    on_stream,
-                                                             gpointer               stream_data,
-                                                             CastellanFollowUp      follow_up,
-                                                             GCancellable          *cancellable,
-                                                             GAsyncReadyCallback    callback,
-                                                             gpointer               user_data);
 void                    castellan_connection_hold        (CastellanConnection   *self);
 void                    castellan_connection_release     (CastellanConnection   *self);
 CastellanWsmanReply    *castellan_connection_request_finish (CastellanConnection   *self,

@@ -702,13 +702,9 @@ check_ntlm (CastellanGss *self,
             gsize         length)
 {
   guint *state = outgoing ? &self->ntlm_out : &self->ntlm_in;
-  gboolean same;
+  gboolean same = castellan_ntlm_seal_check_first (&self->ntlm, self->ctx, FALSE, outgoing,
+                                                   wrapped, wrapped_length, plaintext, length);
 
-  if (self->ntlm == NULL)
-    self->ntlm = castellan_ntlm_seal_from_context (self->ctx, FALSE);
-  same = self->ntlm != NULL &&
-         (outgoing ? castellan_ntlm_seal_check_wrap (self->ntlm, plaintext, length, wrapped, wrapped_length)
-                   : castellan_ntlm_seal_check_unwrap (self->ntlm, wrapped, wrapped_length, plaintext, length));
   *state = same ? NTLM_OWN : NTLM_MECHANISM;
   g_debug ("NTLM sealing of %s: %s", outgoing ? "requests" : "replies", same ? "own" : "the mechanism's");
 }

@@ -293,6 +293,32 @@ castellan_ntlm_seal_check_unwrap (CastellanNtlmSeal *self,
          memcmp (ours, plaintext, length) == 0;
 }
 
+/**
+ * castellan_ntlm_seal_check_first:
+ * @self: (inout): made from @ctx when %NULL
+ * @outgoing: which way the message went
+ *
+ * The check of the first message one way (castellan_ntlm_seal_check_wrap()
+ * or castellan_ntlm_seal_check_unwrap()).
+ */
+gboolean
+castellan_ntlm_seal_check_first (CastellanNtlmSeal **self,
+                                 gss_ctx_id_t        ctx,
+                                 gboolean            acceptor,
+                                 gboolean            outgoing,
+                                 const guint8       *wrapped,
+                                 gsize               wrapped_length,
+                                 const guint8       *plaintext,
+                                 gsize               length)
+{
+  if (*self == NULL)
+    *self = castellan_ntlm_seal_from_context (ctx, acceptor);
+  if (*self == NULL)
+    return FALSE;
+  return outgoing ? castellan_ntlm_seal_check_wrap (*self, plaintext, length, wrapped, wrapped_length)
+                  : castellan_ntlm_seal_check_unwrap (*self, wrapped, wrapped_length, plaintext, length);
+}
+
 /* Seals @data in place and gives its signature (the sequence number is
  * this side's next). */
 void

@@ -17,6 +17,14 @@ CastellanNtlmSeal *castellan_ntlm_seal_new    (const guint8      *session_key,
                                                gboolean           acceptor);
 CastellanNtlmSeal *castellan_ntlm_seal_from_context (gss_ctx_id_t  ctx,
                                                     gboolean      acceptor);
+gboolean           castellan_ntlm_seal_check_first  (CastellanNtlmSeal **self,
+                                                     gss_ctx_id_t       ctx,
+                                                     gboolean           acceptor,
+                                                     gboolean           outgoing,
+                                                     const guint8      *wrapped,
+                                                     gsize              wrapped_length,
+                                                     const guint8      *plaintext,
+                                                     gsize              length);
 gboolean           castellan_ntlm_seal_check_wrap   (CastellanNtlmSeal *self,
                                                      const guint8      *plaintext,
                                                      gsize              length,

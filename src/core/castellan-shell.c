@@ -560,11 +560,11 @@ castellan_shell_run_async (CastellanShell          *self,
                                       NULL, NULL, cancellable, command_started, task);
   self->receiving++;
   data->in_flight++;
-  castellan_connection_request_pipelined_async (self->connection, receive,
-                                                ctx.operation_timeout + RECEIVE_GRACE,
-                                                data->on_stream, data->stream_data,
-                                                self->interactive ? NULL : next_receive,
-                                                cancellable, early_received, g_object_ref (task));
+  castellan_connection_request_follow_async (self->connection, receive,
+                                             ctx.operation_timeout + RECEIVE_GRACE,
+                                             data->on_stream, data->stream_data,
+                                             self->interactive ? NULL : next_receive,
+                                             cancellable, early_received, g_object_ref (task));
   castellan_connection_release (self->connection);
 }
 
