@@ -42,11 +42,13 @@ struct _CastellanGss
   gboolean has_bindings;
   GBytes *binding_data;
 
-  /* NTLM sealing done by castellan-ntlm-seal.c, each direction once its
-   * first message came out the same as the mechanism's. */
+  /* Requests sealed by castellan-ntlm-seal.c once its first came out the
+   * same as the mechanism's: requests are short, and the mechanism's fixed
+   * cost per message is most of theirs. Replies can be long, and are
+   * opened by the mechanism, whose RC4 and MD5 (OpenSSL's) are faster per
+   * byte. */
   CastellanNtlmSeal *ntlm;
   guint ntlm_out;
-  guint ntlm_in;
 };
 
 enum
@@ -689,24 +691,22 @@ castellan_gss_get_delegated (CastellanGss *self)
   return (self->ret_flags & GSS_C_DELEG_FLAG) != 0;
 }
 
-/* The first message each way is sealed by the mechanism and, in step, by
+/* The first request is sealed by the mechanism and, in step, by
  * castellan-ntlm-seal.c: when both agree to the byte, the rest is ours. A
  * host that negotiated otherwise (no key exchange, say) keeps the
  * mechanism's sealing. */
 static void
 check_ntlm (CastellanGss *self,
-            gboolean      outgoing,
             const guint8 *wrapped,
             gsize         wrapped_length,
             const guint8 *plaintext,
             gsize         length)
 {
-  guint *state = outgoing ? &self->ntlm_out : &self->ntlm_in;
-  gboolean same = castellan_ntlm_seal_check_first (&self->ntlm, self->ctx, FALSE, outgoing,
+  gboolean same = castellan_ntlm_seal_check_first (&self->ntlm, self->ctx, FALSE, TRUE,
                                                    wrapped, wrapped_length, plaintext, length);
 
-  *state = same ? NTLM_OWN : NTLM_MECHANISM;
-  g_debug ("NTLM sealing of %s: %s", outgoing ? "requests" : "replies", same ? "own" : "the mechanism's");
+  self->ntlm_out = same ? NTLM_OWN : NTLM_MECHANISM;
+  g_debug ("NTLM sealing of requests: %s", same ? "own" : "the mechanism's");
 }
 
 /**
@@ -779,7 +779,7 @@ castellan_gss_seal (CastellanGss  *self,
           goto failed;
         }
       if (self->ntlm_out == NTLM_UNCHECKED)
-        check_ntlm (self, TRUE, out.value, out.length, data, length);
+        check_ntlm (self, out.value, out.length, data, length);
       g_byte_array_append (body, (const guint8 *) &sig_len, 4);
       g_byte_array_append (body, out.value, out.length);
       gss_release_buffer (&minor, &out);
@@ -845,16 +845,6 @@ castellan_gss_unseal (CastellanGss  *self,
         plain = g_bytes_new_from_bytes (body, (guint8 *) iov[1].buffer.value - signature + offset,
                                         iov[1].buffer.length);
     }
-  else if (self->ntlm_in == NTLM_OWN)
-    {
-      major = GSS_S_COMPLETE;
-      if (signature_length == CASTELLAN_NTLM_SIGNATURE_SIZE &&
-          castellan_ntlm_seal_unwrap (self->ntlm, signature, signature + signature_length, sealed_length))
-        plain = g_bytes_new_from_bytes (body, offset + signature_length, sealed_length);
-      else
-        major = GSS_S_BAD_SIG;
-      conf = 1;
-    }
   else
     {
       gss_buffer_desc in = { signature_length + sealed_length, signature };
@@ -862,16 +852,9 @@ castellan_gss_unseal (CastellanGss  *self,
 
       major = gss_unwrap (&minor, self->ctx, &in, out, &conf, NULL);
       if (!GSS_ERROR (major))
-        {
-          if (self->ntlm_in == NTLM_UNCHECKED)
-            check_ntlm (self, FALSE, signature, signature_length + sealed_length,
-                        out->value, out->length);
-          plain = g_bytes_new_with_free_func (out->value, out->length, release_gss_buffer, out);
-        }
+        plain = g_bytes_new_with_free_func (out->value, out->length, release_gss_buffer, out);
       else
-        {
-          release_gss_buffer (out);
-        }
+        release_gss_buffer (out);
     }
 
   if (GSS_ERROR (major))
