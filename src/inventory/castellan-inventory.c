@@ -312,17 +312,25 @@ hosts_of_file (GKeyFile *file)
   return hosts;
 }
 
+/* The baseline: each host as the file last read or written holds it. */
+static void
+remember_host (CastellanInventory *self,
+               CastellanHost      *host)
+{
+  g_hash_table_insert (self->baseline, g_strdup (castellan_host_get_id (host)), host_text (host));
+}
+
 static void
 remember (CastellanInventory *self,
           GHashTable         *hosts)
 {
   GHashTableIter iter;
-  gpointer id, host;
+  gpointer host;
 
   g_hash_table_remove_all (self->baseline);
   g_hash_table_iter_init (&iter, hosts);
-  while (g_hash_table_iter_next (&iter, &id, &host))
-    g_hash_table_insert (self->baseline, g_strdup (id), host_text (host));
+  while (g_hash_table_iter_next (&iter, NULL, &host))
+    remember_host (self, host);
 }
 
 static void
@@ -335,7 +343,7 @@ remember_list (CastellanInventory *self)
     {
       g_autoptr(CastellanHost) host = g_list_model_get_item (G_LIST_MODEL (self->hosts), i);
 
-      g_hash_table_insert (self->baseline, g_strdup (castellan_host_get_id (host)), host_text (host));
+      remember_host (self, host);
     }
 }
 
