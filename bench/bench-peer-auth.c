@@ -54,7 +54,7 @@ bench_peer_gss_reset (Conn *c)
 }
 
 /* Whether the core's NTLM sealing agrees with the mechanism's first
- * message this way (see castellan_ntlm_seal_check_wrap()). */
+ * message this way (see castellan_ntlm_seal_check_first()). */
 static int
 check_ntlm (Conn         *c,
             gboolean      outgoing,

@@ -146,12 +146,6 @@ castellan_ntlm_seal_new (const guint8 *session_key,
   return self;
 }
 
-CastellanNtlmSeal *
-castellan_ntlm_seal_copy (const CastellanNtlmSeal *self)
-{
-  return g_memdup2 (self, sizeof *self);
-}
-
 void
 castellan_ntlm_seal_free (CastellanNtlmSeal *self)
 {
@@ -206,15 +200,11 @@ sign (Direction *d,
   d->seq++;
 }
 
-/**
- * castellan_ntlm_seal_from_context:
- *
- * Returns: (nullable): sealing for an established NTLM context, from its
- *   session key; %NULL when the mechanism does not give the key.
- */
-CastellanNtlmSeal *
-castellan_ntlm_seal_from_context (gss_ctx_id_t ctx,
-                                  gboolean     acceptor)
+/* Sealing for an established NTLM context, from its session key; NULL
+ * when the mechanism does not give the key. */
+static CastellanNtlmSeal *
+from_context (gss_ctx_id_t ctx,
+              gboolean     acceptor)
 {
   gss_buffer_set_t keys = GSS_C_NO_BUFFER_SET;
   CastellanNtlmSeal *seal = NULL;
@@ -240,22 +230,17 @@ sequence_of (const guint8 *signature)
   return GUINT32_FROM_LE (seq);
 }
 
-/**
- * castellan_ntlm_seal_check_wrap:
- * @wrapped: what the mechanism made of @plaintext: signature, sealed data
- *
- * Seals the same message in step with the mechanism's first one (from its
- * sequence number on: SPNEGO's mechListMIC may have taken the first).
- *
- * Returns: %TRUE when both agree to the byte; the state has then sealed
- *   that message and goes on from there.
- */
-gboolean
-castellan_ntlm_seal_check_wrap (CastellanNtlmSeal *self,
-                                const guint8      *plaintext,
-                                gsize              length,
-                                const guint8      *wrapped,
-                                gsize              wrapped_length)
+/* Seals the same message in step with the mechanism's first one, whose
+ * signature and sealed data are @wrapped (from its sequence number on:
+ * SPNEGO's mechListMIC may have taken the first). TRUE when both agree to
+ * the byte; the state has then sealed that message and goes on from
+ * there. */
+static gboolean
+check_wrap (CastellanNtlmSeal *self,
+            const guint8      *plaintext,
+            gsize              length,
+            const guint8      *wrapped,
+            gsize              wrapped_length)
 {
   g_autofree guint8 *ours = NULL;
   guint8 signature[CASTELLAN_NTLM_SIGNATURE_SIZE];
@@ -269,19 +254,14 @@ castellan_ntlm_seal_check_wrap (CastellanNtlmSeal *self,
          memcmp (ours, wrapped + sizeof signature, length) == 0;
 }
 
-/**
- * castellan_ntlm_seal_check_unwrap:
- * @wrapped: signature and sealed data as received
- * @plaintext: what the mechanism opened them to
- *
- * castellan_ntlm_seal_check_wrap() for the other way.
- */
-gboolean
-castellan_ntlm_seal_check_unwrap (CastellanNtlmSeal *self,
-                                  const guint8      *wrapped,
-                                  gsize              wrapped_length,
-                                  const guint8      *plaintext,
-                                  gsize              length)
+/* check_wrap() the other way: @wrapped as received, @plaintext what the
+ * mechanism opened it to. */
+static gboolean
+check_unwrap (CastellanNtlmSeal *self,
+              const guint8      *wrapped,
+              gsize              wrapped_length,
+              const guint8      *plaintext,
+              gsize              length)
 {
   g_autofree guint8 *ours = NULL;
 
@@ -298,8 +278,8 @@ castellan_ntlm_seal_check_unwrap (CastellanNtlmSeal *self,
  * @self: (inout): made from @ctx when %NULL
  * @outgoing: which way the message went
  *
- * The check of the first message one way (castellan_ntlm_seal_check_wrap()
- * or castellan_ntlm_seal_check_unwrap()).
+ * Checks the first message one way against what the mechanism made of it
+ * (see check_wrap()): %TRUE when this state can take over that way.
  */
 gboolean
 castellan_ntlm_seal_check_first (CastellanNtlmSeal **self,
@@ -312,11 +292,11 @@ castellan_ntlm_seal_check_first (CastellanNtlmSeal **self,
                                  gsize               length)
 {
   if (*self == NULL)
-    *self = castellan_ntlm_seal_from_context (ctx, acceptor);
+    *self = from_context (ctx, acceptor);
   if (*self == NULL)
     return FALSE;
-  return outgoing ? castellan_ntlm_seal_check_wrap (*self, plaintext, length, wrapped, wrapped_length)
-                  : castellan_ntlm_seal_check_unwrap (*self, wrapped, wrapped_length, plaintext, length);
+  return outgoing ? check_wrap (*self, plaintext, length, wrapped, wrapped_length)
+                  : check_unwrap (*self, wrapped, wrapped_length, plaintext, length);
 }
 
 /* Seals @data in place and gives its signature (the sequence number is

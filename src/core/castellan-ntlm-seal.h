@@ -15,8 +15,6 @@ typedef struct _CastellanNtlmSeal CastellanNtlmSeal;
 CastellanNtlmSeal *castellan_ntlm_seal_new    (const guint8      *session_key,
                                                gsize              length,
                                                gboolean           acceptor);
-CastellanNtlmSeal *castellan_ntlm_seal_from_context (gss_ctx_id_t  ctx,
-                                                    gboolean      acceptor);
 gboolean           castellan_ntlm_seal_check_first  (CastellanNtlmSeal **self,
                                                      gss_ctx_id_t       ctx,
                                                      gboolean           acceptor,
@@ -25,17 +23,6 @@ gboolean           castellan_ntlm_seal_check_first  (CastellanNtlmSeal **self,
                                                      gsize              wrapped_length,
                                                      const guint8      *plaintext,
                                                      gsize              length);
-gboolean           castellan_ntlm_seal_check_wrap   (CastellanNtlmSeal *self,
-                                                     const guint8      *plaintext,
-                                                     gsize              length,
-                                                     const guint8      *wrapped,
-                                                     gsize              wrapped_length);
-gboolean           castellan_ntlm_seal_check_unwrap (CastellanNtlmSeal *self,
-                                                     const guint8      *wrapped,
-                                                     gsize              wrapped_length,
-                                                     const guint8      *plaintext,
-                                                     gsize              length);
-CastellanNtlmSeal *castellan_ntlm_seal_copy   (const CastellanNtlmSeal *self);
 void               castellan_ntlm_seal_free   (CastellanNtlmSeal *self);
 
 void               castellan_ntlm_seal_wrap   (CastellanNtlmSeal *self,
