@@ -464,37 +464,35 @@ castellan_connection_direct_exchange_async (CastellanConnection *self,
   const CastellanEndpoint *endpoint = self->options->endpoint;
   GPollableOutputStream *out;
   g_autoptr(GString) head = g_string_sized_new (512);
-  g_autofree char *host_port = NULL;
+  GBytes *requests[] = { body, then };
   GError *error = NULL;
-  gsize length;
-  const guint8 *data = g_bytes_get_data (body, &length);
   gssize n;
 
   ex->wipe = authorization != NULL;
 
-  /* An IPv6 zone (fe80::1%eth0) means nothing to the host. */
-  host_port = strchr (endpoint->host, ':') != NULL
-                ? g_strdup_printf ("[%.*s]:%u", (int) strcspn (endpoint->host, "%"),
-                                   endpoint->host, endpoint->port)
-                : g_strdup_printf ("%s:%u", endpoint->host, endpoint->port);
-  castellan_http1_append_request (head, host_port, endpoint->path, "Castellan/" PACKAGE_VERSION,
-                                  content_type, length, authorization);
+  /* The Host header, once per connection. An IPv6 zone (fe80::1%eth0)
+   * means nothing to the host. */
+  if (self->host_header == NULL)
+    self->host_header = strchr (endpoint->host, ':') != NULL
+                          ? g_strdup_printf ("[%.*s]:%u", (int) strcspn (endpoint->host, "%"),
+                                             endpoint->host, endpoint->port)
+                          : g_strdup_printf ("%s:%u", endpoint->host, endpoint->port);
   g_byte_array_set_size (ex->buffer, 0);
-  g_byte_array_append (ex->buffer, (const guint8 *) head->str, head->len);
-  g_byte_array_append (ex->buffer, data, length);
-  self->lane_unread++;
-  if (then != NULL)
+  for (guint i = 0; i < G_N_ELEMENTS (requests) && requests[i] != NULL; i++)
     {
-      data = g_bytes_get_data (then, &length);
+      gsize length;
+      const guint8 *data = g_bytes_get_data (requests[i], &length);
+
       g_string_truncate (head, 0);
-      castellan_http1_append_request (head, host_port, endpoint->path, "Castellan/" PACKAGE_VERSION,
+      castellan_http1_append_request (head, self->host_header, endpoint->path, "Castellan/" PACKAGE_VERSION,
                                       content_type, length, authorization);
       g_byte_array_append (ex->buffer, (const guint8 *) head->str, head->len);
       g_byte_array_append (ex->buffer, data, length);
+      /* The Authorization header (Basic) is a secret: not left in memory. */
+      if (authorization != NULL)
+        explicit_bzero (head->str, head->len);
       self->lane_unread++;
     }
-  /* The Authorization header (Basic) is a secret: not left in memory. */
-  explicit_bzero (head->str, head->len);
 
   /* One write, taken at once by the socket in all but odd cases. */
   out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (ex->lane));

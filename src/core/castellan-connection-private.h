@@ -53,6 +53,7 @@ struct _CastellanConnection
   gboolean lane_proxied;
   gboolean lane_settled;          /* libsoup is done with its last message */
   GByteArray *lane_buffer;        /* requests written, reply heads read */
+  char *host_header;              /* "host:port" */
   GSource *lane_watch;            /* the lane's socket, while it lives */
   GTask *lane_waiting;            /* the exchange waiting for its reply */
   GByteArray *lane_carry;         /* read past the last reply: the next one's */

@@ -56,6 +56,7 @@ castellan_connection_finalize (GObject *object)
   castellan_connect_options_free (self->options);
   castellan_verdict_free (self->verdict);
   g_free (self->tls_cipher_suite);
+  g_free (self->host_header);
   g_free (self->url);
   G_OBJECT_CLASS (castellan_connection_parent_class)->finalize (object);
 }
@@ -739,13 +740,8 @@ castellan_connection_request_async (CastellanConnection *self,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
-  g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
-  g_return_if_fail (envelope != NULL);
-
-  g_queue_push_tail (&self->pending,
-                     new_request (self, envelope, timeout_seconds, on_stream, stream_data, NULL,
-                                  cancellable, callback, user_data));
-  run_next_request (self);
+  castellan_connection_request_follow_async (self, envelope, timeout_seconds, on_stream, stream_data,
+                                             NULL, cancellable, callback, user_data);
 }
 
 /**

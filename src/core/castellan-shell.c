@@ -407,13 +407,34 @@ next_receive (const guint8 *plaintext,
   return castellan_soap_receive (&ctx, self->shell_id, data->command_id);
 }
 
+/* Queues a Receive for the run's command, its reply to @done; takes the
+ * reference to @task. */
+static void
+queue_receive (CastellanShell      *self,
+               GTask               *task,
+               GAsyncReadyCallback  done)
+{
+  RunData *data = g_task_get_task_data (task);
+  CastellanSoapContext ctx;
+  g_autoptr(GBytes) envelope = NULL;
+
+  fill_context (self, self->connection, &ctx);
+  envelope = castellan_soap_receive (&ctx, self->shell_id, data->command_id);
+  self->receiving++;
+  data->in_flight++;
+  /* A desktop console yields to the window between Receives instead. */
+  castellan_connection_request_follow_async (self->connection, envelope,
+                                             ctx.operation_timeout + RECEIVE_GRACE,
+                                             data->on_stream, data->stream_data,
+                                             self->interactive ? NULL : next_receive,
+                                             g_task_get_cancellable (task), done, task);
+}
+
 static void
 send_receive (GTask *task)
 {
   CastellanShell *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
-  CastellanSoapContext ctx;
-  g_autoptr(GBytes) envelope = NULL;
 
   /* The shell may have been closed, or the run cancelled, since the last
    * reply (a console yields to the window before it asks again). */
@@ -431,16 +452,7 @@ send_receive (GTask *task)
       g_object_unref (task);
       return;
     }
-  fill_context (self, self->connection, &ctx);
-  envelope = castellan_soap_receive (&ctx, self->shell_id, data->command_id);
-  self->receiving++;
-  data->in_flight++;
-  /* A desktop console yields to the window between Receives instead. */
-  castellan_connection_request_follow_async (self->connection, envelope,
-                                             ctx.operation_timeout + RECEIVE_GRACE,
-                                             data->on_stream, data->stream_data,
-                                             self->interactive ? NULL : next_receive,
-                                             g_task_get_cancellable (task), received, task);
+  queue_receive (self, task, received);
 }
 
 static void
@@ -526,7 +538,6 @@ castellan_shell_run_async (CastellanShell          *self,
   RunData *data = g_new0 (RunData, 1);
   CastellanSoapContext ctx;
   g_autoptr(GBytes) envelope = NULL;
-  g_autoptr(GBytes) receive = NULL;
   GError *error = NULL;
 
   g_task_set_source_tag (task, castellan_shell_run_async);
@@ -552,19 +563,12 @@ castellan_shell_run_async (CastellanShell          *self,
                                           NULL, NULL, cancellable, command_started, task);
       return;
     }
-  receive = castellan_soap_receive (&ctx, self->shell_id, data->command_id);
   /* The Command and its first Receive go out together; the Receive's
    * reply comes once the Command's has been handed over. */
   castellan_connection_hold (self->connection);
   castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
                                       NULL, NULL, cancellable, command_started, task);
-  self->receiving++;
-  data->in_flight++;
-  castellan_connection_request_follow_async (self->connection, receive,
-                                             ctx.operation_timeout + RECEIVE_GRACE,
-                                             data->on_stream, data->stream_data,
-                                             self->interactive ? NULL : next_receive,
-                                             cancellable, early_received, g_object_ref (task));
+  queue_receive (self, g_object_ref (task), early_received);
   castellan_connection_release (self->connection);
 }
 
