@@ -33,6 +33,7 @@ castellan_connect_options_copy (const CastellanConnectOptions *self)
   copy->spn_service = g_strdup (self->spn_service);
   copy->tls_database = self->tls_database ? g_object_ref (self->tls_database) : NULL;
   copy->pinned_sha256 = g_strdup (self->pinned_sha256);
+  copy->proxy = g_strdup (self->proxy);
   copy->trusted_hosts = castellan_trusted_hosts_parse (trusted);
   return copy;
 }
@@ -77,6 +78,7 @@ castellan_connect_options_free (CastellanConnectOptions *self)
   g_free (self->spn_service);
   g_clear_object (&self->tls_database);
   g_free (self->pinned_sha256);
+  g_free (self->proxy);
   castellan_trusted_hosts_free (self->trusted_hosts);
   g_free (self);
 }

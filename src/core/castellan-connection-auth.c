@@ -21,28 +21,37 @@
 
 /* ---- Authentication -------------------------------------------------- */
 
+/* Sign-ins restarted because the host closed the connection during one. */
+#define MAX_RESTARTS 3
+
 typedef struct
 {
   GBytes *empty;
+  GBytes *binding;                /* the channel binding the context carries */
+  guint64 token_connection;       /* where the first token went, then the rest */
+  gboolean restart;               /* the connection changed mid-way */
+  guint restarts;
 } AuthData;
 
 static void
 auth_data_free (AuthData *data)
 {
   g_clear_pointer (&data->empty, g_bytes_unref);
+  g_clear_pointer (&data->binding, g_bytes_unref);
   g_free (data);
 }
 
 static void send_auth_token (GTask *task, GBytes *token);
+static void start_over (GTask *task);
+static gboolean start_authentication (GTask *task, GError **error);
 
 /* The parameters of the WWW-Authenticate challenge for scheme ("" when it
  * has none), or NULL when the response does not offer the scheme. */
 static char *
-find_challenge (SoupMessage *msg,
-                const char  *scheme)
+find_challenge (const CastellanExchangeReply *reply,
+                const char                   *scheme)
 {
-  const char *value = soup_message_headers_get_list (soup_message_get_response_headers (msg),
-                                                     "WWW-Authenticate");
+  const char *value = reply->www_authenticate;
   g_auto(GStrv) parts = value ? g_strsplit (value, ",", -1) : NULL;
   gsize slen = strlen (scheme);
 
@@ -57,11 +66,11 @@ find_challenge (SoupMessage *msg,
 }
 
 static char *
-response_token (SoupMessage *msg,
-                const char  *scheme,
-                gsize       *length)
+response_token (const CastellanExchangeReply *reply,
+                const char                   *scheme,
+                gsize                        *length)
 {
-  g_autofree char *challenge = find_challenge (msg, scheme);
+  g_autofree char *challenge = find_challenge (reply, scheme);
 
   *length = 0;
   if (challenge == NULL || *challenge == '\0')
@@ -70,35 +79,54 @@ response_token (SoupMessage *msg,
 }
 
 static gboolean
-offers_scheme (SoupMessage *msg,
-               const char  *scheme)
+offers_scheme (const CastellanExchangeReply *reply,
+               const char                   *scheme)
 {
-  g_autofree char *challenge = find_challenge (msg, scheme);
+  g_autofree char *challenge = find_challenge (reply, scheme);
 
   return challenge != NULL;
 }
 
+/* The connection @reply came on is the one the session now uses. */
 static void
-authenticated (GTask       *task,
-               SoupMessage *msg)
+authenticated (GTask                        *task,
+               const CastellanExchangeReply *reply)
 {
   CastellanConnection *self = g_task_get_source_object (task);
+  guint64 id = reply->connection_id;
+  const CastellanLink *link = g_hash_table_lookup (self->links, &id);
 
+  castellan_link_free (self->link);
+  if (link != NULL)
+    {
+      self->link = castellan_link_copy (link);
+    }
+  else
+    {
+      self->link = g_new0 (CastellanLink, 1);
+      self->link->id = id;
+    }
+  if (self->options->endpoint->https && self->link->certificate == NULL)
+    {
+      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,
+                               _("The TLS details of the connection to %s are unknown, so its security cannot be judged. Nothing was sent."),
+                               self->options->endpoint->host);
+      return;
+    }
   self->authenticated = TRUE;
-  self->auth_connection_id = soup_message_get_connection_id (msg);
-  self->lane_settled = FALSE;
   self->auth_count++;
+  g_debug ("authenticated on connection %" G_GUINT64_FORMAT, id);
   g_task_return_boolean (task, TRUE);
 }
 
 /* A host that rejects a Kerberos ticket answers a plain 401. Its clock
  * (the Date header) tells the most common cause apart. */
 static GError *
-ticket_rejected (CastellanConnection *self,
-                 SoupMessage         *msg)
+ticket_rejected (CastellanConnection          *self,
+                 const CastellanExchangeReply *reply)
 {
   const char *host = self->options->endpoint->host;
-  const char *date = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Date");
+  const char *date = reply->date;
   g_autoptr(GDateTime) theirs = date ? soup_date_time_new_from_http_string (date) : NULL;
   g_autoptr(GDateTime) ours = g_date_time_new_now_utc ();
   GTimeSpan skew = theirs ? g_date_time_difference (theirs, ours) : 0;
@@ -119,15 +147,94 @@ ticket_rejected (CastellanConnection *self,
                       host);
 }
 
+/* A connection libsoup opened for a message of the sign-in, before the
+ * message goes out: a probe or Basic may take any (TLS has validated it);
+ * the first token only one whose channel binding is the one it carries;
+ * later tokens none, since the context belongs to the first token's. */
+static gboolean
+admit_auth (const CastellanLink  *link,
+            gpointer              user_data,
+            GError              **error)
+{
+  GTask *task = user_data;
+  CastellanConnection *self = g_task_get_source_object (task);
+  AuthData *data = g_task_get_task_data (task);
+
+  castellan_connection_note_link (self, link);
+  if (self->gss == NULL)
+    return TRUE;
+  if (data->token_connection == 0 &&
+      (data->binding == NULL || (link->channel_binding != NULL &&
+                                 g_bytes_equal (data->binding, link->channel_binding))))
+    return TRUE;
+  data->restart = TRUE;
+  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST,
+               _("%s closed the connection during sign-in."), self->options->endpoint->host);
+  return FALSE;
+}
+
+static void
+auth_exchange (GTask               *task,
+               const char          *authorization,
+               GAsyncReadyCallback  callback)
+{
+  CastellanConnection *self = g_task_get_source_object (task);
+  AuthData *data = g_task_get_task_data (task);
+  g_autoptr(SoupMessage) msg = castellan_connection_new_message (self, data->empty, SOAP_CONTENT_TYPE,
+                                                                 authorization);
+  CastellanExchangeOptions options;
+
+  castellan_connection_exchange_options (self, self->options->request_timeout, &options);
+  options.admit = admit_auth;
+  options.admit_data = task;
+  castellan_exchange_send_async (self->session, msg, &options, g_task_get_cancellable (task),
+                                 callback, task);
+}
+
+/* The reply of an exchange of the sign-in, or NULL once handled: a
+ * connection that changed mid-way starts the sign-in over. */
+static CastellanExchangeReply *
+auth_reply (GTask        *task,
+            GAsyncResult *result)
+{
+  AuthData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  CastellanExchangeReply *reply = castellan_exchange_send_finish (result, NULL, &error);
+
+  if (reply != NULL && data->token_connection != 0 && reply->connection_id != data->token_connection)
+    data->restart = TRUE;
+  if (data->restart && data->restarts < MAX_RESTARTS)
+    {
+      g_clear_error (&error);
+      g_clear_pointer (&reply, castellan_exchange_reply_free);
+      start_over (task);
+      return NULL;
+    }
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+    }
+  return reply;
+}
+
+static void
+fail (GTask  *task,
+      GError *error)
+{
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
 static void
 gss_token_response (GObject      *source,
                     GAsyncResult *result,
                     gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
-  CastellanConnection *self = CASTELLAN_CONNECTION (source);
-  g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GBytes) body = NULL;
+  GTask *task = user_data;
+  CastellanConnection *self = g_task_get_source_object (task);
+  AuthData *data = g_task_get_task_data (task);
+  g_autoptr(CastellanExchangeReply) reply = NULL;
   g_autoptr(GBytes) out = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
@@ -136,52 +243,50 @@ gss_token_response (GObject      *source,
   gsize token_len;
   guint status;
 
-  body = castellan_connection_exchange_finish (self, result, &msg, NULL, &error);
-  if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  status = soup_message_get_status (msg);
-  token = response_token (msg, scheme, &token_len);
+  reply = auth_reply (task, result);
+  if (reply == NULL)
+    return;
+  data->token_connection = reply->connection_id;
+  status = reply->status;
+  token = response_token (reply, scheme, &token_len);
 
   if (status == SOUP_STATUS_UNAUTHORIZED && token != NULL && !castellan_gss_is_complete (self->gss))
     {
       if (!castellan_gss_step (self->gss, (const guint8 *) token, token_len, &out, &error))
         {
-          g_task_return_error (task, g_steal_pointer (&error));
+          fail (task, g_steal_pointer (&error));
           return;
         }
       if (out != NULL)
         {
-          send_auth_token (g_steal_pointer (&task), out);
+          send_auth_token (task, out);
           return;
         }
     }
 
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
-      if (!offers_scheme (msg, scheme))
-        g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
+      if (!offers_scheme (reply, scheme))
+        fail (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_AUTH_FAILED,
                                  _("%s does not offer %s authentication. Choose a method it offers (castellan-run --probe lists them)."),
-                                 host, scheme);
+                                 host, scheme));
       /* A ticket the KDC issued proves the password right: the host
        * refused the ticket for another reason. */
       else if (castellan_gss_sent_ticket (self->gss))
-        g_task_return_error (task, ticket_rejected (self, msg));
+        fail (task, ticket_rejected (self, reply));
       else
-        g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_CREDENTIALS_REJECTED,
+        fail (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_CREDENTIALS_REJECTED,
                                  _("%s rejected the credentials%s%s. Check the user name (DOMAIN\\user or user@REALM) and the password."),
                                  host, self->options->user ? _(" of ") : "",
-                                 self->options->user ? self->options->user : "");
+                                 self->options->user ? self->options->user : ""));
       return;
     }
 
   if (status != SOUP_STATUS_OK)
     {
-      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_HTTP_STATUS,
+      fail (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_HTTP_STATUS,
                                _("%s answered authentication with HTTP %u %s."), host, status,
-                               soup_message_get_reason_phrase (msg));
+                               reply->reason ? reply->reason : ""));
       return;
     }
 
@@ -190,28 +295,29 @@ gss_token_response (GObject      *source,
     {
       if (token == NULL)
         {
-          g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MUTUAL_AUTH_FAILED,
+          fail (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_MUTUAL_AUTH_FAILED,
                                    _("%s accepted the login but sent no proof of its own identity (the Kerberos mutual-authentication token is missing). Nothing was sent; the server is not proven. This can be an impostor."),
-                                   host);
+                                   host));
           return;
         }
       if (!castellan_gss_step (self->gss, (const guint8 *) token, token_len, &out, &error) ||
           !castellan_gss_is_complete (self->gss))
         {
-          g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MUTUAL_AUTH_FAILED,
+          fail (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_MUTUAL_AUTH_FAILED,
                                    _("The proof of identity sent by %s is not valid (%s). Nothing was sent; the server is not proven. This can be an impostor."),
-                                   host, error ? error->message : _("incomplete"));
+                                   host, error ? error->message : _("incomplete")));
           return;
         }
     }
   if (castellan_gss_needs_mutual (self->gss))
     {
-      g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_MUTUAL_AUTH_FAILED,
+      fail (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_MUTUAL_AUTH_FAILED,
                                _("Kerberos did not prove the identity of %s (no mutual authentication). Nothing was sent."),
-                               host);
+                               host));
       return;
     }
-  authenticated (task, msg);
+  authenticated (task, reply);
+  g_object_unref (task);
 }
 
 static void
@@ -219,14 +325,10 @@ send_auth_token (GTask  *task,
                  GBytes *token)
 {
   CastellanConnection *self = g_task_get_source_object (task);
-  AuthData *data = g_task_get_task_data (task);
   g_autofree char *b64 = g_base64_encode (g_bytes_get_data (token, NULL), g_bytes_get_size (token));
   g_autofree char *header = g_strdup_printf ("%s %s", castellan_gss_http_scheme (self->gss), b64);
-  g_autoptr(SoupMessage) msg = castellan_connection_new_message (self, data->empty,
-                                                                 SOAP_CONTENT_TYPE, header);
 
-  castellan_connection_exchange_async (self, msg, self->options->request_timeout,
-                                       g_task_get_cancellable (task), gss_token_response, task);
+  auth_exchange (task, header, gss_token_response);
 }
 
 static void
@@ -234,32 +336,26 @@ basic_response (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
-  CastellanConnection *self = CASTELLAN_CONNECTION (source);
-  g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GBytes) body = NULL;
-  GError *error = NULL;
-  guint status;
+  GTask *task = user_data;
+  CastellanConnection *self = g_task_get_source_object (task);
+  g_autoptr(CastellanExchangeReply) reply = auth_reply (task, result);
 
-  body = castellan_connection_exchange_finish (self, result, &msg, NULL, &error);
-  if (body == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  status = soup_message_get_status (msg);
-  if (status == SOUP_STATUS_UNAUTHORIZED)
+  if (reply == NULL)
+    return;
+  if (reply->status == SOUP_STATUS_UNAUTHORIZED)
     g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_CREDENTIALS_REJECTED,
-                             offers_scheme (msg, "Basic")
+                             offers_scheme (reply, "Basic")
                                ? _("%s rejected the user name or password. Basic authentication works with local accounts only.")
                                : _("%s does not accept Basic authentication. Use Negotiate or Kerberos."),
                              self->options->endpoint->host);
-  else if (status != SOUP_STATUS_OK)
+  else if (reply->status != SOUP_STATUS_OK)
     g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_HTTP_STATUS,
                              _("%s answered authentication with HTTP %u %s."),
-                             self->options->endpoint->host, status, soup_message_get_reason_phrase (msg));
+                             self->options->endpoint->host, reply->status,
+                             reply->reason ? reply->reason : "");
   else
-    authenticated (task, msg);
+    authenticated (task, reply);
+  g_object_unref (task);
 }
 
 /* The first token may need the KDC (a ticket, or a sign-in with a
@@ -362,14 +458,13 @@ start_authentication (GTask   *task,
   CastellanConnection *self = g_task_get_source_object (task);
   CastellanConnectOptions *o = self->options;
   AuthData *data = g_task_get_task_data (task);
-  g_autoptr(GBytes) binding = NULL;
   CastellanGssOptions gss_options = { 0 };
 
+  g_clear_pointer (&self->gss, castellan_gss_free);
   if (o->auth == CASTELLAN_AUTH_REQUEST_BASIC)
     {
       g_autofree char *pair = NULL;
       g_autofree char *b64 = NULL;
-      g_autoptr(SoupMessage) msg = NULL;
 
       if (o->user == NULL || o->password == NULL)
         {
@@ -383,14 +478,9 @@ start_authentication (GTask   *task,
       castellan_connection_wipe (&self->basic_header);
       self->basic_header = g_strconcat ("Basic ", b64, NULL);
       explicit_bzero (b64, strlen (b64));
-      msg = castellan_connection_new_message (self, data->empty, SOAP_CONTENT_TYPE, self->basic_header);
-      castellan_connection_exchange_async (self, msg, o->request_timeout, g_task_get_cancellable (task),
-                                           basic_response, g_object_ref (task));
+      auth_exchange (g_object_ref (task), self->basic_header, basic_response);
       return TRUE;
     }
-
-  if (o->endpoint->https && self->peer_certificate != NULL)
-    binding = castellan_tls_channel_binding (self->peer_certificate);
 
   gss_options.auth = o->auth;
   gss_options.service = o->spn_service;
@@ -399,91 +489,94 @@ start_authentication (GTask   *task,
   gss_options.password = o->password;
   gss_options.delegate = o->delegate;
   gss_options.ntlm_allowed = self->decision.ntlm_allowed;
-  gss_options.channel_binding = binding;
+  gss_options.channel_binding = data->binding;
   gss_options.credentials = o->credentials;
-
-  g_clear_pointer (&self->gss, castellan_gss_free);
   first_step_async (self, &gss_options, task);
   return TRUE;
 }
 
-static void
-record_tls (CastellanConnection *self,
-            SoupMessage         *msg)
-{
-  GTlsCertificate *cert = soup_message_get_tls_peer_certificate (msg);
-
-  g_set_object (&self->peer_certificate, cert);
-  self->tls_version = soup_message_get_tls_protocol_version (msg);
-  g_free (self->tls_cipher_suite);
-  self->tls_cipher_suite = g_strdup (soup_message_get_tls_ciphersuite_name (msg));
-}
-
-static gboolean
-check_pin (CastellanConnection  *self,
-           GError              **error)
-{
-  const char *pin = self->options->pinned_sha256;
-
-  if (pin == NULL || self->peer_certificate == NULL ||
-      castellan_tls_pin_matches (self->peer_certificate, pin))
-    return TRUE;
-  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,
-               _("The certificate of %s is not the one you pinned: it has changed, or another server answers. Nothing was sent. Check the new certificate with the host’s administrator before you pin it."),
-               self->options->endpoint->host);
-  return FALSE;
-}
-
+/* The probe's connection: its certificate gives the channel binding that
+ * the first token carries. */
 static void
 probe_response (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
-  CastellanConnection *self = CASTELLAN_CONNECTION (source);
-  g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GBytes) body = NULL;
+  GTask *task = user_data;
+  CastellanConnection *self = g_task_get_source_object (task);
+  AuthData *data = g_task_get_task_data (task);
+  g_autoptr(CastellanExchangeReply) reply = auth_reply (task, result);
+  const CastellanLink *link;
+  guint64 id;
   GError *error = NULL;
 
-  body = castellan_connection_exchange_finish (self, result, &msg, NULL, &error);
-  if (body == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  record_tls (self, msg);
-  if (!check_pin (self, &error) || !start_authentication (task, &error))
+  if (reply == NULL)
+    return;
+  id = reply->connection_id;
+  link = g_hash_table_lookup (self->links, &id);
+  if (link == NULL || link->certificate == NULL)
+    error = g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,
+                         _("The TLS details of the connection to %s are unknown, so its security cannot be judged. Nothing was sent."),
+                         self->options->endpoint->host);
+  else if (link->channel_binding != NULL)
+    data->binding = g_bytes_ref (link->channel_binding);
+  if (error != NULL || !start_authentication (task, &error))
     g_task_return_error (task, error);
+  g_object_unref (task);
 }
 
-/* Over HTTPS the certificate is needed before the first token, for the
- * channel binding: an empty request without credentials fetches it (and
- * fails on a certificate that does not validate). */
+/* Takes the task's reference. Over HTTPS the certificate is needed before
+ * the first token, for the channel binding: an empty request without
+ * credentials fetches it (and fails on a certificate that does not
+ * validate, or, with a pin, is not the pinned one). */
+static void
+begin (GTask *task)
+{
+  CastellanConnection *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  if (self->options->endpoint->https)
+    {
+      auth_exchange (task, NULL, probe_response);
+      return;
+    }
+  if (!start_authentication (task, &error))
+    g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+/* The host closed the connection in the middle of the sign-in: again,
+ * from the start, on the next one. */
+static void
+start_over (GTask *task)
+{
+  CastellanConnection *self = g_task_get_source_object (task);
+  AuthData *data = g_task_get_task_data (task);
+
+  g_debug ("sign-in: the connection changed; starting over");
+  data->restarts++;
+  data->restart = FALSE;
+  data->token_connection = 0;
+  g_clear_pointer (&data->binding, g_bytes_unref);
+  g_clear_pointer (&self->gss, castellan_gss_free);
+  begin (task);
+}
+
 void
 castellan_connection_authenticate_async (CastellanConnection *self,
                                          GCancellable        *cancellable,
                                          GAsyncReadyCallback  callback,
                                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
   AuthData *data = g_new0 (AuthData, 1);
-  GError *error = NULL;
 
   g_task_set_source_tag (task, castellan_connection_authenticate_async);
   data->empty = g_bytes_new_static ("", 0);
   g_task_set_task_data (task, data, (GDestroyNotify) auth_data_free);
   self->authenticated = FALSE;
-
-  if (self->options->endpoint->https)
-    {
-      g_autoptr(SoupMessage) msg = castellan_connection_new_message (self, data->empty, SOAP_CONTENT_TYPE, NULL);
-
-      castellan_connection_exchange_async (self, msg, self->options->request_timeout, cancellable,
-                                           probe_response, g_steal_pointer (&task));
-      return;
-    }
-  if (!start_authentication (task, &error))
-    g_task_return_error (task, error);
+  self->authenticating = TRUE;
+  begin (task);
 }
 
 gboolean
@@ -491,6 +584,6 @@ castellan_connection_authenticate_finish (CastellanConnection  *self,
                                           GAsyncResult         *result,
                                           GError              **error)
 {
+  self->authenticating = FALSE;
   return g_task_propagate_boolean (G_TASK (result), error);
 }
-

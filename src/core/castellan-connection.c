@@ -3,18 +3,20 @@
 
 #include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 
 #include "castellan-connection-private.h"
 #include "castellan-error.h"
 #include "castellan-gss.h"
-#include "castellan-net-error.h"
+#include "castellan-pin-database.h"
 #include "castellan-policy.h"
 #include "castellan-sealing.h"
 #include "castellan-soap.h"
 #include "castellan-tls.h"
+
+/* How often one request may go out again on a new connection, when that
+ * is safe (see request_failed()). */
+#define MAX_ATTEMPTS 3
 
 G_DEFINE_FINAL_TYPE (CastellanConnection, castellan_connection, G_TYPE_OBJECT)
 
@@ -33,14 +35,9 @@ castellan_connection_dispose (GObject *object)
 {
   CastellanConnection *self = CASTELLAN_CONNECTION (object);
 
-  castellan_connection_direct_close (self);
-  g_clear_pointer (&self->lane_buffer, g_byte_array_unref);
-  g_clear_pointer (&self->lane_carry, g_byte_array_unref);
   if (self->session != NULL)
     soup_session_abort (self->session);
   g_clear_object (&self->session);
-  g_clear_object (&self->peer_certificate);
-  g_clear_pointer (&self->spare_body, g_byte_array_unref);
   G_OBJECT_CLASS (castellan_connection_parent_class)->dispose (object);
 }
 
@@ -55,8 +52,9 @@ castellan_connection_finalize (GObject *object)
   castellan_policy_decision_clear (&self->decision);
   castellan_connect_options_free (self->options);
   castellan_verdict_free (self->verdict);
-  g_free (self->tls_cipher_suite);
-  g_free (self->host_header);
+  castellan_link_free (self->link);
+  g_hash_table_unref (self->links);
+  castellan_buffer_shelf_unref (self->shelf);
   g_free (self->url);
   G_OBJECT_CLASS (castellan_connection_parent_class)->finalize (object);
 }
@@ -75,6 +73,9 @@ castellan_connection_init (CastellanConnection *self)
 {
   g_queue_init (&self->pending);
   self->max_envelope = CASTELLAN_DEFAULT_MAX_ENVELOPE;
+  self->links = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                       (GDestroyNotify) castellan_link_free);
+  self->shelf = castellan_buffer_shelf_new ();
 }
 
 CastellanConnection *
@@ -97,8 +98,29 @@ castellan_connection_new (const CastellanConnectOptions *options)
    * anything behind our back. */
   soup_session_remove_feature_by_type (self->session, SOUP_TYPE_AUTH_MANAGER);
   soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
-  if (options->tls_database != NULL)
-    soup_session_set_tls_database (self->session, options->tls_database);
+  /* No proxy unless the user chose one, as the Windows client does: the
+   * security context belongs to a TCP connection to the host. */
+  if (options->proxy != NULL)
+    {
+      g_autoptr(GProxyResolver) resolver = g_simple_proxy_resolver_new (options->proxy, NULL);
+
+      soup_session_set_proxy_resolver (self->session, resolver);
+    }
+  else
+    {
+      soup_session_set_proxy_resolver (self->session, NULL);
+    }
+  /* A pinned certificate is the only one trusted, on every connection. */
+  if (options->pinned_sha256 != NULL)
+    {
+      g_autoptr(GTlsDatabase) pins = castellan_pin_database_new (options->pinned_sha256);
+
+      soup_session_set_tls_database (self->session, pins);
+    }
+  else if (options->tls_database != NULL)
+    {
+      soup_session_set_tls_database (self->session, options->tls_database);
+    }
   return self;
 }
 
@@ -142,11 +164,63 @@ castellan_connection_get_auth_count (CastellanConnection *self)
   return self->auth_count;
 }
 
+/* ---- HTTP ---------------------------------------------------------------- */
+
+SoupMessage *
+castellan_connection_new_message (CastellanConnection *self,
+                                  GBytes              *body,
+                                  const char          *content_type,
+                                  const char          *authorization)
+{
+  SoupMessage *msg = soup_message_new ("POST", self->url);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+
+  soup_message_set_request_body_from_bytes (msg, content_type, body);
+  /* libsoup opens a new connection for every POST unless told it may
+   * reuse one; the security context lives on the connection. libsoup never
+   * sends a POST twice by itself (it resends only idempotent methods). */
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
+  if (authorization != NULL)
+    soup_message_headers_replace (headers, "Authorization", authorization);
+  soup_message_headers_replace (headers, "Connection", "Keep-Alive");
+  return msg;
+}
+
+void
+castellan_connection_exchange_options (CastellanConnection      *self,
+                                       guint                     timeout_seconds,
+                                       CastellanExchangeOptions *options)
+{
+  memset (options, 0, sizeof *options);
+  options->endpoint = self->options->endpoint;
+  options->pinned_sha256 = self->options->pinned_sha256;
+  options->timeout_seconds = timeout_seconds;
+  /* A reply is at most the envelope size asked for, plus the framing of
+   * its encryption; twice that is room enough for any honest host. */
+  options->body_limit = (gsize) self->max_envelope * 2 + 65536;
+  options->reconnecting = self->auth_count > 0;
+  options->shelf = self->shelf;
+}
+
+/* Remembers what libsoup said of a connection it opened. */
+const CastellanLink *
+castellan_connection_note_link (CastellanConnection *self,
+                                const CastellanLink *link)
+{
+  CastellanLink *copy = castellan_link_copy (link);
+
+  g_hash_table_replace (self->links, &copy->id, copy);
+  return copy;
+}
+
 /* ---- The verdict ------------------------------------------------------ */
 
-static CastellanVerdict *
-compute_verdict (CastellanConnection  *self,
-                 GError              **error)
+/* The verdict of the connection @link describes, with the context now in
+ * force. */
+CastellanVerdict *
+castellan_connection_compute_verdict (CastellanConnection  *self,
+                                      const CastellanLink  *link,
+                                      GError              **error)
 {
   g_autoptr(CastellanVerdict) v = castellan_verdict_new ();
   CastellanConnectOptions *o = self->options;
@@ -168,8 +242,8 @@ compute_verdict (CastellanConnection  *self,
   if (o->endpoint->https)
     {
       v->identity = o->pinned_sha256 ? CASTELLAN_IDENTITY_TLS_PINNED : CASTELLAN_IDENTITY_TLS;
-      v->encryption = g_strdup (castellan_tls_version_id (self->tls_version));
-      v->tls_cipher_suite = g_strdup (self->tls_cipher_suite);
+      v->encryption = g_strdup (castellan_tls_version_id (link ? link->tls_version : G_TLS_PROTOCOL_VERSION_UNKNOWN));
+      v->tls_cipher_suite = g_strdup (link ? link->tls_cipher_suite : NULL);
       return g_steal_pointer (&v);
     }
 
@@ -202,10 +276,34 @@ compute_verdict (CastellanConnection  *self,
   return g_steal_pointer (&v);
 }
 
+static GError *
+weaker_error (CastellanConnection *self)
+{
+  return g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED,
+                      _("After the connection to %s dropped, the new one is less protected than before; it was not used."),
+                      self->options->endpoint->host);
+}
+
+/* A verdict for a new connection, which may not be weaker than that of
+ * the connection it replaces. */
+static gboolean
+adopt_verdict (CastellanConnection  *self,
+               CastellanVerdict     *verdict,
+               GError              **error)
+{
+  if (self->verdict != NULL && castellan_verdict_is_weaker_than (verdict, self->verdict))
+    {
+      castellan_verdict_free (verdict);
+      g_propagate_error (error, weaker_error (self));
+      return FALSE;
+    }
+  castellan_verdict_free (self->verdict);
+  self->verdict = verdict;
+  return TRUE;
+}
+
 /* ---- open ------------------------------------------------------------- */
 
-/* After authentication: the verdict of what happened, which may not be
- * weaker than that of a connection this one replaces. */
 static gboolean
 adopt_authentication (CastellanConnection  *self,
                       GAsyncResult         *result,
@@ -215,20 +313,10 @@ adopt_authentication (CastellanConnection  *self,
 
   if (!castellan_connection_authenticate_finish (self, result, error))
     return FALSE;
-  verdict = compute_verdict (self, error);
+  verdict = castellan_connection_compute_verdict (self, self->link, error);
   if (verdict == NULL)
     return FALSE;
-  if (self->verdict != NULL && castellan_verdict_is_weaker_than (verdict, self->verdict))
-    {
-      castellan_verdict_free (verdict);
-      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED,
-                   _("After the connection to %s dropped, the new one is less protected than before; it was not used."),
-                   self->options->endpoint->host);
-      return FALSE;
-    }
-  castellan_verdict_free (self->verdict);
-  self->verdict = verdict;
-  return TRUE;
+  return adopt_verdict (self, verdict, error);
 }
 
 static void
@@ -237,12 +325,31 @@ open_authenticated (GObject      *source,
                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  CastellanConnection *self = CASTELLAN_CONNECTION (source);
   GError *error = NULL;
 
-  if (!adopt_authentication (CASTELLAN_CONNECTION (source), result, &error))
+  if (!adopt_authentication (self, result, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
+  run_next_request (self);
+}
+
+/* A user's proxy carries a TLS tunnel (CONNECT) and nothing else: a
+ * forward proxy would see the requests, and a security context bound to a
+ * connection cannot cross it. */
+static gboolean
+check_proxy (CastellanConnection  *self,
+             GError              **error)
+{
+  const CastellanConnectOptions *o = self->options;
+
+  if (o->proxy == NULL || o->endpoint->https)
+    return TRUE;
+  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED,
+               _("A proxy (%s) is set for %s, but a proxy can only carry HTTPS, through a tunnel: over HTTP it would see the requests, and Kerberos and NTLM cannot work through it. Nothing was sent. Use HTTPS (port 5986), or remove the proxy."),
+               o->proxy, o->endpoint->host);
+  return FALSE;
 }
 
 /**
@@ -266,7 +373,8 @@ castellan_connection_open_async (CastellanConnection *self,
   g_task_set_source_tag (task, castellan_connection_open_async);
 
   castellan_policy_decision_clear (&self->decision);
-  if (!castellan_policy_decide (self->options->endpoint, self->options->auth,
+  if (!check_proxy (self, &error) ||
+      !castellan_policy_decide (self->options->endpoint, self->options->auth,
                                 self->options->trusted_hosts, self->options->allow_unencrypted,
                                 &self->decision, &error))
     {
@@ -290,6 +398,7 @@ castellan_connection_open_finish (CastellanConnection  *self,
 typedef struct
 {
   GBytes *envelope;
+  CastellanRequestFlags flags;
   guint timeout;
   CastellanStreamFunc on_stream;
   gpointer stream_data;
@@ -297,45 +406,44 @@ typedef struct
   GAsyncReadyCallback callback;   /* of the request, for its follow-up */
   gpointer user_data;
   gboolean sealed;
-  gboolean retried;
-  gboolean released;              /* the connection went to a follow-up */
+  guint attempts;
   gboolean pipelined;             /* may go out before the reply ahead of it */
-  GIOStream *written_on;          /* went out with the request ahead of it */
+  gboolean needs_context;         /* refused on a connection without one */
 } RequestData;
 
 static void
 request_data_free (RequestData *data)
 {
-  g_clear_object (&data->written_on);
   g_bytes_unref (data->envelope);
   g_free (data);
 }
 
 static void send_request (GTask *task);
-static gboolean send_request_later (gpointer task);
+
+static GTask *new_request (CastellanConnection *self, GBytes *envelope, CastellanRequestFlags flags,
+                           guint timeout_seconds, CastellanStreamFunc on_stream,
+                           gpointer stream_data, CastellanFollowUp follow_up,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data);
 
 static void
-request_complete (GTask *task)
+request_return_error (GTask  *task,
+                      GError *error)
 {
   CastellanConnection *self = g_task_get_source_object (task);
-  RequestData *data = g_task_get_task_data (task);
 
-  if (data->released)
-    return;
-  self->busy = FALSE;
+  g_object_ref (self);
+  g_task_return_error (task, error);
+  g_object_unref (task);
   run_next_request (self);
+  g_object_unref (self);
 }
 
-static GTask *new_request (CastellanConnection *self, GBytes *envelope, guint timeout_seconds,
-                           CastellanStreamFunc on_stream, gpointer stream_data,
-                           CastellanFollowUp follow_up, GCancellable *cancellable,
-                           GAsyncReadyCallback callback, gpointer user_data);
-
 /* Pipelining: once a reply is in and decrypted, the request that comes
- * next (the next Receive of a running command) goes out before this reply
- * is parsed, so that the host prepares its answer while this one is
- * decoded. The connection is handed to it at once. */
-static void
+ * next (the next Receive of a running command) goes to libsoup before
+ * this reply is parsed, so that the host prepares its answer while this
+ * one is decoded. */
+static gboolean
 send_follow_up (CastellanConnection *self,
                 GTask               *task,
                 GBytes              *plain)
@@ -347,24 +455,13 @@ send_follow_up (CastellanConnection *self,
 
   if (data->follow_up == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (task)) ||
       (next = data->follow_up (bytes, len, data->user_data)) == NULL)
-    return;
+    return FALSE;
   g_queue_push_head (&self->pending,
-                     new_request (self, next, data->timeout, data->on_stream, data->stream_data,
-                                  data->follow_up, g_task_get_cancellable (task), data->callback,
-                                  data->user_data));
-  data->released = TRUE;
-  self->busy = FALSE;
+                     new_request (self, next, data->flags, data->timeout, data->on_stream,
+                                  data->stream_data, data->follow_up,
+                                  g_task_get_cancellable (task), data->callback, data->user_data));
   run_next_request (self);
-}
-
-static void
-request_return_error (GTask  *task,
-                      GError *error)
-{
-  g_object_ref (task);
-  g_task_return_error (task, error);
-  request_complete (task);
-  g_object_unref (task);
+  return TRUE;
 }
 
 static void
@@ -372,7 +469,7 @@ request_reauthenticated (GObject      *source,
                          GAsyncResult *result,
                          gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  GTask *task = user_data;
   GError *error = NULL;
 
   if (!adopt_authentication (CASTELLAN_CONNECTION (source), result, &error))
@@ -380,7 +477,8 @@ request_reauthenticated (GObject      *source,
       request_return_error (task, error);
       return;
     }
-  send_request (g_steal_pointer (&task));
+  send_request (task);
+  run_next_request (CASTELLAN_CONNECTION (source));
 }
 
 static GBytes *
@@ -403,8 +501,8 @@ open_reply (CastellanConnection  *self,
                        self->options->endpoint->host);
           return NULL;
         }
-      /* The body is this connection's own reply buffer (see LentBody),
-       * which nothing else reads: it is decrypted in place. */
+      /* The body is a reply buffer nothing else reads: decrypted in
+       * place. */
       return castellan_sealing_unseal_in_place (self->gss, body, ctype, error);
     }
   if (encrypted)
@@ -437,17 +535,18 @@ complete_reply (CastellanConnection *self,
       request_return_error (task, error);
       return;
     }
-  g_object_ref (task);
+  g_object_ref (self);
   g_task_return_pointer (task, reply, (GDestroyNotify) castellan_wsman_reply_free);
-  request_complete (task);
   g_object_unref (task);
+  run_next_request (self);
+  g_object_unref (self);
 }
 
 /* The reply whose parse waits (see request_response()): parsed now. */
 static void
 finish_deferred_reply (CastellanConnection *self)
 {
-  g_autoptr(GTask) task = g_steal_pointer (&self->deferred_task);
+  GTask *task = g_steal_pointer (&self->deferred_task);
 
   if (task == NULL)
     return;
@@ -465,63 +564,104 @@ deferred_reply_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* A new connection libsoup opened for a request, before the request goes
+ * out on it. A security context belongs to the connection it was made on:
+ * the request waits, the new connection is authenticated afresh, and the
+ * request is sealed anew. Basic credentials travel with every request:
+ * the new connection's TLS must be as good as the old one's. */
+static gboolean
+admit_request (const CastellanLink  *link,
+               gpointer              user_data,
+               GError              **error)
+{
+  GTask *task = user_data;
+  CastellanConnection *self = g_task_get_source_object (task);
+  RequestData *data = g_task_get_task_data (task);
+  const CastellanLink *noted = castellan_connection_note_link (self, link);
+  CastellanVerdict *verdict;
+
+  if (self->gss != NULL)
+    {
+      data->needs_context = TRUE;
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST,
+                   _("The connection to %s was closed; the new one is not authenticated yet."),
+                   self->options->endpoint->host);
+      return FALSE;
+    }
+  verdict = castellan_connection_compute_verdict (self, noted, error);
+  if (verdict == NULL || !adopt_verdict (self, verdict, error))
+    return FALSE;
+  castellan_link_free (self->link);
+  self->link = castellan_link_copy (noted);
+  self->auth_count++;
+  g_debug ("request: new connection %" G_GUINT64_FORMAT " admitted (Basic)", link->id);
+  return TRUE;
+}
+
+/* A request failed. It goes out again, on a new connection authenticated
+ * afresh, only when that cannot run anything twice: it never went out
+ * whole, or it is one that may be repeated (Receive, Get, Delete). */
+static void
+request_failed (CastellanConnection *self,
+                GTask               *task,
+                GError              *error,
+                gboolean             sent)
+{
+  RequestData *data = g_task_get_task_data (task);
+  gboolean lost = g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST) ||
+                  g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_UNREACHABLE);
+
+  /* Whatever was on that connection, its context is gone. */
+  self->authenticated = FALSE;
+  if (lost && ++data->attempts < MAX_ATTEMPTS &&
+      (data->needs_context || !sent || (data->flags & CASTELLAN_REQUEST_RESENDABLE)))
+    {
+      g_debug ("request: %s; sending it again on a new connection", error->message);
+      g_error_free (error);
+      data->needs_context = FALSE;
+      send_request (task);
+      return;
+    }
+  if (lost && sent && !(data->flags & CASTELLAN_REQUEST_RESENDABLE))
+    {
+      g_error_free (error);
+      error = g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST,
+                           _("The connection was lost after the command was sent; it may or may not have started on %s. Check there before you run it again."),
+                           self->options->endpoint->host);
+    }
+  request_return_error (task, error);
+}
+
 static void
 request_response (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
-  CastellanConnection *self = CASTELLAN_CONNECTION (source);
+  GTask *task = user_data;
+  CastellanConnection *self = g_task_get_source_object (task);
   RequestData *data = g_task_get_task_data (task);
   const char *host = self->options->endpoint->host;
-  g_autoptr(SoupMessage) msg = NULL;
-  g_auto(CastellanHttp1Head) head = { 0 };
-  g_autoptr(GBytes) body = NULL;
+  g_autoptr(CastellanExchangeReply) reply = NULL;
   g_autoptr(GBytes) plain = NULL;
   GError *error = NULL;
-  guint status;
+  gboolean sent = FALSE;
 
+  self->in_flight--;
   /* Replies are handed over in order: the one before first. */
   finish_deferred_reply (self);
-  body = castellan_connection_exchange_finish (self, result, &msg, &head, &error);
-  if (body == NULL)
+  reply = castellan_exchange_send_finish (result, &sent, &error);
+  if (reply == NULL)
     {
-      if (castellan_connection_exchange_was_stale (result) && !data->retried)
-        {
-          /* The host had closed the kept-alive connection: the request
-           * goes again on a new one, authenticated anew. */
-          GCancellable *cancellable = g_task_get_cancellable (task);
-
-          g_clear_error (&error);
-          data->retried = TRUE;
-          castellan_connection_authenticate_async (self, cancellable, request_reauthenticated, g_steal_pointer (&task));
-          return;
-        }
-      request_return_error (task, error);
+      request_failed (self, task, error, sent);
       return;
     }
-  status = head.status;
-  g_debug ("request: HTTP %u on connection %" G_GUINT64_FORMAT " (%s)", status,
-           msg != NULL ? soup_message_get_connection_id (msg) : self->lane_connection_id,
-           msg != NULL ? "through libsoup" : "direct");
+  g_debug ("request: HTTP %u on connection %" G_GUINT64_FORMAT, reply->status, reply->connection_id);
 
-  if (status == SOUP_STATUS_UNAUTHORIZED)
+  if (reply->status == SOUP_STATUS_UNAUTHORIZED)
     {
-      /* libsoup opens a new connection by itself when the kept-alive one
-       * turns out closed; the direct lane never does. */
-      gboolean new_connection = msg != NULL && soup_message_get_connection_id (msg) != self->auth_connection_id;
-
+      /* New connections are authenticated before a request goes out on
+       * them: a 401 is the host turning the context down. */
       self->authenticated = FALSE;
-      if (self->gss != NULL && new_connection && !data->retried)
-        {
-          /* The connection the context belonged to is gone: authenticate
-           * on the new one and send the request again, sealed anew. */
-          GCancellable *cancellable = g_task_get_cancellable (task);
-
-          data->retried = TRUE;
-          castellan_connection_authenticate_async (self, cancellable, request_reauthenticated, g_steal_pointer (&task));
-          return;
-        }
       request_return_error (task, g_error_new (CASTELLAN_ERROR,
                                                data->sealed || self->options->endpoint->https
                                                  ? CASTELLAN_ERROR_AUTH_FAILED
@@ -533,15 +673,15 @@ request_response (GObject      *source,
       return;
     }
 
-  if (status != SOUP_STATUS_OK && status != SOUP_STATUS_INTERNAL_SERVER_ERROR &&
-      status != SOUP_STATUS_BAD_REQUEST)
+  if (reply->status != SOUP_STATUS_OK && reply->status != SOUP_STATUS_INTERNAL_SERVER_ERROR &&
+      reply->status != SOUP_STATUS_BAD_REQUEST)
     {
       request_return_error (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_HTTP_STATUS,
-                                               _("%s answered with HTTP %u %s."), host, status,
-                                               head.reason));
+                                               _("%s answered with HTTP %u %s."), host, reply->status,
+                                               reply->reason ? reply->reason : ""));
       return;
     }
-  if (status == SOUP_STATUS_BAD_REQUEST && g_bytes_get_size (body) == 0)
+  if (reply->status == SOUP_STATUS_BAD_REQUEST && g_bytes_get_size (reply->body) == 0)
     {
       self->authenticated = FALSE;
       request_return_error (task, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_HTTP_STATUS,
@@ -549,7 +689,7 @@ request_response (GObject      *source,
       return;
     }
 
-  plain = open_reply (self, head.content_type, body, data->sealed, &error);
+  plain = open_reply (self, reply->content_type, reply->body, data->sealed, &error);
   if (plain == NULL)
     {
       /* After a failed unseal the context's sequence is unknown. */
@@ -557,69 +697,19 @@ request_response (GObject      *source,
       request_return_error (task, error);
       return;
     }
-  if (status == SOUP_STATUS_OK)
-    send_follow_up (self, task, plain);
-  g_clear_pointer (&body, g_bytes_unref);
-  if (data->released)
+  g_clear_pointer (&reply->body, g_bytes_unref);
+  if (reply->status == SOUP_STATUS_OK && send_follow_up (self, task, plain))
     {
       /* Let libsoup send the follow-up first: parse when the main loop
        * has nothing more urgent, or before the next reply, whichever
        * comes first. */
-      self->deferred_task = g_steal_pointer (&task);
+      self->deferred_task = task;
       self->deferred_plain = g_steal_pointer (&plain);
       self->deferred_idle = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deferred_reply_idle,
                                              g_object_ref (self), g_object_unref);
       return;
     }
   complete_reply (self, task, g_steal_pointer (&plain));
-}
-
-/* HTTP pipelining: the request queued next goes out in the same write
- * when it allows it (the Receive of a command just started, say) and this
- * one has no follow-up of its own to slip in between. Sealed now, in
- * order, it is marked as written on this connection. */
-static GBytes *
-pipeline_next (CastellanConnection *self,
-               RequestData         *data)
-{
-  GTask *next = g_queue_peek_head (&self->pending);
-  RequestData *next_data;
-  GError *error = NULL;
-  GBytes *body;
-
-  if (next == NULL || data->follow_up != NULL)
-    return NULL;
-  next_data = g_task_get_task_data (next);
-  if (!next_data->pipelined || g_cancellable_is_cancelled (g_task_get_cancellable (next)))
-    return NULL;
-  next_data->sealed = data->sealed;
-  if (data->sealed)
-    {
-      gsize len;
-      const guint8 *plain = g_bytes_get_data (next_data->envelope, &len);
-
-      body = castellan_sealing_seal (self->gss, plain, len, &error);
-      if (body == NULL)
-        {
-          /* It goes on its own, and fails there if it must. */
-          g_debug ("pipelining: %s", error->message);
-          g_error_free (error);
-          return NULL;
-        }
-    }
-  else
-    {
-      body = g_bytes_ref (next_data->envelope);
-    }
-  next_data->written_on = g_object_ref (self->lane);
-  return body;
-}
-
-static gboolean
-send_request_later (gpointer task)
-{
-  send_request (task);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -630,39 +720,19 @@ send_request (GTask *task)
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autofree char *ctype = NULL;
-  const char *authorization;
+  CastellanExchangeOptions options;
   GError *error = NULL;
 
-  if (data->written_on != NULL)
+  if (!self->authenticated && self->authenticating)
     {
-      /* It went out with the request ahead of it: its reply is next on
-       * that connection, if the connection is still the one in use. */
-      if (self->authenticated && data->written_on == self->lane &&
-          castellan_connection_direct_usable (self))
-        {
-          castellan_connection_direct_read_async (self, data->timeout, g_task_get_cancellable (task),
-                                                  request_response, task);
-          return;
-        }
-      g_clear_object (&data->written_on);
-    }
-
-  if (!self->authenticated)
-    {
-      castellan_connection_authenticate_async (self, g_task_get_cancellable (task), request_reauthenticated, task);
+      /* Another request is authenticating the new connection: after it. */
+      g_queue_push_head (&self->pending, task);
       return;
     }
-
-  /* Before sealing: a sealed message takes its sequence number. */
-  if (castellan_connection_direct_usable (self) && !self->lane_settled)
+  if (!self->authenticated)
     {
-      /* libsoup finishes with the authenticating message in its own
-       * time, and then checks its idle connection by reading a byte from
-       * it: that byte must not be the start of a reply on the direct lane.
-       * Its work is done at the default priority, so the first request
-       * waits until nothing more urgent is left. */
-      self->lane_settled = TRUE;
-      g_idle_add_full (G_PRIORITY_LOW, send_request_later, task, NULL);
+      castellan_connection_authenticate_async (self, g_task_get_cancellable (task),
+                                               request_reauthenticated, task);
       return;
     }
 
@@ -686,17 +756,14 @@ send_request (GTask *task)
       ctype = g_strdup (SOAP_CONTENT_TYPE);
     }
 
-  authorization = self->gss == NULL ? self->basic_header : NULL;
-  if (castellan_connection_direct_usable (self))
-    {
-      g_autoptr(GBytes) then = pipeline_next (self, data);
-
-      castellan_connection_direct_exchange_async (self, body, then, ctype, authorization, data->timeout,
-                                                  g_task_get_cancellable (task), request_response, task);
-      return;
-    }
-  msg = castellan_connection_new_message (self, body, ctype, authorization);
-  castellan_connection_exchange_async (self, msg, data->timeout, g_task_get_cancellable (task), request_response, task);
+  msg = castellan_connection_new_message (self, body, ctype,
+                                          self->gss == NULL ? self->basic_header : NULL);
+  castellan_connection_exchange_options (self, data->timeout, &options);
+  options.admit = admit_request;
+  options.admit_data = task;
+  self->in_flight++;
+  castellan_exchange_send_async (self->session, msg, &options, g_task_get_cancellable (task),
+                                 request_response, task);
 }
 
 static void
@@ -704,19 +771,24 @@ run_next_request (CastellanConnection *self)
 {
   GTask *task;
 
-  while (!self->busy && self->held == 0 && (task = g_queue_pop_head (&self->pending)) != NULL)
+  while (self->held == 0 && !self->authenticating &&
+         (task = g_queue_peek_head (&self->pending)) != NULL)
     {
+      RequestData *data = g_task_get_task_data (task);
+
       if (g_task_return_error_if_cancelled (task))
         {
-          RequestData *data = g_task_get_task_data (task);
-
-          /* Its reply would be taken for the next request's. */
-          if (data->written_on != NULL && data->written_on == self->lane)
-            castellan_connection_direct_close (self);
+          g_queue_pop_head (&self->pending);
           g_object_unref (task);
           continue;
         }
-      self->busy = TRUE;
+      /* One at a time, but for a request that may go out behind the one
+       * ahead of it on an authenticated connection: libsoup sends it as
+       * soon as the connection is free, in order, so sealing now keeps
+       * the sequence. */
+      if (self->in_flight > 0 && (!data->pipelined || !self->authenticated))
+        break;
+      g_queue_pop_head (&self->pending);
       send_request (task);
     }
 }
@@ -724,24 +796,28 @@ run_next_request (CastellanConnection *self)
 /**
  * castellan_connection_request_async:
  * @envelope: the SOAP request, in plaintext
+ * @flags: %CASTELLAN_REQUEST_RESENDABLE for a request that may run twice
  * @timeout_seconds: how long the reply may take
  * @on_stream: (nullable): receives decoded output as the reply is read
  *
  * Sends one WS-Man request after those already queued; seals it over
- * HTTP. A dropped connection is authenticated anew, once.
+ * HTTP. A request that never went out whole is sent again on a new,
+ * freshly authenticated connection; one that went out goes again only
+ * when resendable.
  */
 void
-castellan_connection_request_async (CastellanConnection *self,
-                                    GBytes              *envelope,
-                                    guint                timeout_seconds,
-                                    CastellanStreamFunc  on_stream,
-                                    gpointer             stream_data,
-                                    GCancellable        *cancellable,
-                                    GAsyncReadyCallback  callback,
-                                    gpointer             user_data)
+castellan_connection_request_async (CastellanConnection   *self,
+                                    GBytes                *envelope,
+                                    CastellanRequestFlags  flags,
+                                    guint                  timeout_seconds,
+                                    CastellanStreamFunc    on_stream,
+                                    gpointer               stream_data,
+                                    GCancellable          *cancellable,
+                                    GAsyncReadyCallback    callback,
+                                    gpointer               user_data)
 {
-  castellan_connection_request_follow_async (self, envelope, timeout_seconds, on_stream, stream_data,
-                                             NULL, cancellable, callback, user_data);
+  castellan_connection_request_follow_async (self, envelope, flags, timeout_seconds, on_stream,
+                                             stream_data, NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -754,21 +830,22 @@ castellan_connection_request_async (CastellanConnection *self,
  * is on its way while this reply is parsed and its output handed over.
  */
 void
-castellan_connection_request_follow_async (CastellanConnection *self,
-                                           GBytes              *envelope,
-                                           guint                timeout_seconds,
-                                           CastellanStreamFunc  on_stream,
-                                           gpointer             stream_data,
-                                           CastellanFollowUp    follow_up,
-                                           GCancellable        *cancellable,
-                                           GAsyncReadyCallback  callback,
-                                           gpointer             user_data)
+castellan_connection_request_follow_async (CastellanConnection   *self,
+                                           GBytes                *envelope,
+                                           CastellanRequestFlags  flags,
+                                           guint                  timeout_seconds,
+                                           CastellanStreamFunc    on_stream,
+                                           gpointer               stream_data,
+                                           CastellanFollowUp      follow_up,
+                                           GCancellable          *cancellable,
+                                           GAsyncReadyCallback    callback,
+                                           gpointer               user_data)
 {
   g_return_if_fail (CASTELLAN_IS_CONNECTION (self));
   g_return_if_fail (envelope != NULL);
 
   g_queue_push_tail (&self->pending,
-                     new_request (self, envelope, timeout_seconds, on_stream, stream_data,
+                     new_request (self, envelope, flags, timeout_seconds, on_stream, stream_data,
                                   follow_up, cancellable, callback, user_data));
   run_next_request (self);
 }
@@ -777,10 +854,10 @@ castellan_connection_request_follow_async (CastellanConnection *self,
  * castellan_connection_hold:
  *
  * Requests queued from now on wait until castellan_connection_release(),
- * and go out together: each after the first may be written before the
- * reply to the one ahead of it has come (HTTP pipelining), as the first
- * Receive of a command whose identifier the client chose. Replies are
- * still handed over in order.
+ * and then go to libsoup together, each after the first sent as soon as
+ * the connection is free rather than after its reply has been handled
+ * (the first Receive of a command whose identifier the client chose).
+ * Replies are still handed over in order.
  */
 void
 castellan_connection_hold (CastellanConnection *self)
@@ -800,21 +877,23 @@ castellan_connection_release (CastellanConnection *self)
 }
 
 static GTask *
-new_request (CastellanConnection *self,
-             GBytes              *envelope,
-             guint                timeout_seconds,
-             CastellanStreamFunc  on_stream,
-             gpointer             stream_data,
-             CastellanFollowUp    follow_up,
-             GCancellable        *cancellable,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data)
+new_request (CastellanConnection   *self,
+             GBytes                *envelope,
+             CastellanRequestFlags  flags,
+             guint                  timeout_seconds,
+             CastellanStreamFunc    on_stream,
+             gpointer               stream_data,
+             CastellanFollowUp      follow_up,
+             GCancellable          *cancellable,
+             GAsyncReadyCallback    callback,
+             gpointer               user_data)
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   RequestData *data = g_new0 (RequestData, 1);
 
   g_task_set_source_tag (task, castellan_connection_request_async);
   data->envelope = g_bytes_ref (envelope);
+  data->flags = flags;
   data->timeout = timeout_seconds ? timeout_seconds : self->options->request_timeout;
   data->on_stream = on_stream;
   data->stream_data = stream_data;

@@ -9,6 +9,15 @@
 
 G_BEGIN_DECLS
 
+/* What may be done with a request whose reply was lost. */
+typedef enum
+{
+  CASTELLAN_REQUEST_NONE = 0,
+  /* It may run twice without harm (Receive, Get, Delete): sent again on a
+   * new connection when its reply is lost. */
+  CASTELLAN_REQUEST_RESENDABLE = 1 << 0,
+} CastellanRequestFlags;
+
 #define CASTELLAN_TYPE_CONNECTION (castellan_connection_get_type ())
 
 G_DECLARE_FINAL_TYPE (CastellanConnection, castellan_connection, CASTELLAN, CONNECTION, GObject)
@@ -24,6 +33,7 @@ gboolean                castellan_connection_open_finish    (CastellanConnection
                                                              GError               **error);
 void                    castellan_connection_request_async  (CastellanConnection   *self,
                                                              GBytes                *envelope,
+                                                             CastellanRequestFlags  flags,
                                                              guint                  timeout_seconds,
                                                              CastellanStreamFunc    on_stream,
                                                              gpointer               stream_data,
@@ -38,6 +48,7 @@ typedef GBytes *(*CastellanFollowUp) (const guint8 *plaintext,
 
 void                    castellan_connection_request_follow_async (CastellanConnection *self,
                                                              GBytes                *envelope,
+                                                             CastellanRequestFlags  flags,
                                                              guint                  timeout_seconds,
                                                              CastellanStreamFunc    on_stream,
                                                              gpointer               stream_data,

@@ -226,7 +226,8 @@ send_create (GTask *task)
 
   fill_context (self, self->connection, &ctx);
   envelope = castellan_soap_create_shell (&ctx, &options);
-  castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_NONE,
+                                      request_timeout (self->connection),
                                       NULL, NULL, g_task_get_cancellable (task), created, task);
 }
 
@@ -278,7 +279,7 @@ castellan_shell_create_async (CastellanShell      *self,
 
       fill_context (self, self->connection, &ctx);
       envelope = castellan_soap_get_config (&ctx);
-      castellan_connection_request_async (self->connection, envelope,
+      castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
                                           request_timeout (self->connection), NULL, NULL,
                                           cancellable, config_read, task);
       return;
@@ -424,6 +425,7 @@ queue_receive (CastellanShell      *self,
   data->in_flight++;
   /* A desktop console yields to the window between Receives instead. */
   castellan_connection_request_follow_async (self->connection, envelope,
+                                             CASTELLAN_REQUEST_RESENDABLE,
                                              ctx.operation_timeout + RECEIVE_GRACE,
                                              data->on_stream, data->stream_data,
                                              self->interactive ? NULL : next_receive,
@@ -559,14 +561,16 @@ castellan_shell_run_async (CastellanShell          *self,
     {
       /* The first Send takes the connection between the Command and the
        * first Receive, rather than a second connection of its own. */
-      castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+      castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_NONE,
+                                          request_timeout (self->connection),
                                           NULL, NULL, cancellable, command_started, task);
       return;
     }
   /* The Command and its first Receive go out together; the Receive's
    * reply comes once the Command's has been handed over. */
   castellan_connection_hold (self->connection);
-  castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_NONE,
+                                      request_timeout (self->connection),
                                       NULL, NULL, cancellable, command_started, task);
   queue_receive (self, g_object_ref (task), early_received);
   castellan_connection_release (self->connection);
@@ -694,7 +698,8 @@ lane_send (GTask               *task,
 {
   GBytes *envelope = g_object_get_data (G_OBJECT (task), "envelope");
 
-  castellan_connection_request_async (lane, envelope, request_timeout (lane), NULL, NULL,
+  castellan_connection_request_async (lane, envelope, CASTELLAN_REQUEST_NONE,
+                                      request_timeout (lane), NULL, NULL,
                                       g_task_get_cancellable (task), lane_request_done, task);
 }
 
@@ -836,7 +841,8 @@ castellan_shell_close_async (CastellanShell      *self,
     }
   fill_context (self, self->connection, &ctx);
   envelope = castellan_soap_delete_shell (&ctx, self->shell_id);
-  castellan_connection_request_async (self->connection, envelope, request_timeout (self->connection),
+  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
+                                      request_timeout (self->connection),
                                       NULL, NULL, cancellable, closed, task);
 }
 
