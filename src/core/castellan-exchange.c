@@ -253,26 +253,44 @@ channel_binding (GTlsConnection *tls)
 }
 
 static void
+offer_http1_only (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  static const char *const http1[] = { "http/1.1", NULL };
+
+  /* WinRM's security contexts belong to a connection, and libsoup would
+   * otherwise offer h2 in ALPN, which HTTP.sys accepts. libsoup reports
+   * the handshake before it starts it. */
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING && G_IS_TLS_CONNECTION (connection))
+    g_tls_connection_set_advertised_protocols (G_TLS_CONNECTION (connection), http1);
+}
+
+/**
+ * castellan_exchange_offer_http1_only:
+ *
+ * Every TLS connection libsoup opens for @msg offers HTTP/1.1 alone.
+ */
+void
+castellan_exchange_offer_http1_only (SoupMessage *msg)
+{
+  g_signal_connect (msg, "network-event", G_CALLBACK (offer_http1_only), NULL);
+}
+
+static void
 on_network_event (SoupMessage        *msg,
                   GSocketClientEvent  event,
                   GIOStream          *connection,
                   gpointer            user_data)
 {
   Exchange *ex = user_data;
-  static const char *const http1[] = { "http/1.1", NULL };
 
   switch (event)
     {
     case G_SOCKET_CLIENT_CONNECTED:
       ex->new_connection = TRUE;
       link_clear (&ex->link);
-      break;
-
-    case G_SOCKET_CLIENT_TLS_HANDSHAKING:
-      /* HTTP/1.1 only: WinRM's security contexts belong to a connection,
-       * and libsoup would otherwise offer h2, which HTTP.sys accepts. */
-      if (G_IS_TLS_CONNECTION (connection))
-        g_tls_connection_set_advertised_protocols (G_TLS_CONNECTION (connection), http1);
       break;
 
     case G_SOCKET_CLIENT_TLS_HANDSHAKED:
@@ -305,6 +323,7 @@ on_network_event (SoupMessage        *msg,
         }
       break;
 
+    case G_SOCKET_CLIENT_TLS_HANDSHAKING:
     case G_SOCKET_CLIENT_RESOLVING:
     case G_SOCKET_CLIENT_RESOLVED:
     case G_SOCKET_CLIENT_CONNECTING:
@@ -572,6 +591,7 @@ castellan_exchange_send_async (SoupSession                    *session,
 
   if (options->endpoint->https)
     g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_accept_certificate), ex);
+  castellan_exchange_offer_http1_only (msg);
   g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), ex);
   g_signal_connect (msg, "wrote-body", G_CALLBACK (on_wrote_body), ex);
   g_signal_connect (msg, "got-informational", G_CALLBACK (on_got_informational), ex);

@@ -68,6 +68,8 @@ void                   castellan_exchange_reply_free (CastellanExchangeReply *re
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CastellanExchangeReply, castellan_exchange_reply_free)
 
+void                   castellan_exchange_offer_http1_only (SoupMessage *msg);
+
 void                   castellan_exchange_send_async  (SoupSession                    *session,
                                                        SoupMessage                    *msg,
                                                        const CastellanExchangeOptions *options,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "castellan-error.h"
+#include "castellan-exchange.h"
 #include "castellan-identify.h"
 #include "castellan-net-error.h"
 #include "castellan-tls.h"
@@ -129,6 +130,7 @@ new_post (IdentifyData *data,
 
   soup_message_set_request_body_from_bytes (msg, "application/soap+xml;charset=UTF-8", body);
   g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_accept_certificate), data);
+  castellan_exchange_offer_http1_only (msg);
   return msg;
 }
 
@@ -268,8 +270,10 @@ castellan_identify_async (const CastellanEndpoint *endpoint,
   data->session = soup_session_new_with_options ("timeout", IDENTIFY_TIMEOUT_SECONDS,
                                                  "idle-timeout", IDENTIFY_TIMEOUT_SECONDS,
                                                  NULL);
-  /* The 401 is what we came for: libsoup must not answer it. */
+  /* The 401 is what we came for: libsoup must not answer it. Directly,
+   * as every connection of Castellan's. */
   soup_session_remove_feature_by_type (data->session, SOUP_TYPE_AUTH_MANAGER);
+  soup_session_set_proxy_resolver (data->session, NULL);
   if (tls_database != NULL)
     soup_session_set_tls_database (data->session, tls_database);
   g_task_set_task_data (task, data, (GDestroyNotify) identify_data_free);
