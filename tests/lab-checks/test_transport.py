@@ -192,7 +192,8 @@ class Transport(LabTestCase):
         """The peer's records of the connections after number since, other
         than the tests' own (/lab/ only). Asked on every listener and
         address involved, as each accepts on its own thread: once each
-        answered, every connection made before is listed."""
+        answered, every connection made before is listed. The switches
+        are cleared first: cert-swap would count these connections too."""
         self.lab.control(faults=[])
         listeners = [(self.lab.http_port, False)] + [(p, True) for p in tls_ports]
         records = None
