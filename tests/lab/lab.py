@@ -161,7 +161,7 @@ def server_template(cn, dns, ips, extra=""):
 def make_certs(d):
     c = f"{d}/certs"
     os.makedirs(c, exist_ok=True)
-    for name in ("ca", "server"):
+    for name in ("ca", "server", "other"):
         certtool(["--generate-privkey", "--key-type=ecdsa", "--outfile", f"{c}/{name}-key.pem"])
     certtool(
         ["--generate-self-signed", "--load-privkey", f"{c}/ca-key.pem", "--outfile", f"{c}/ca.pem"],
@@ -171,6 +171,11 @@ def make_certs(d):
     signed = ["--generate-certificate", "--load-privkey", f"{c}/server-key.pem",
               "--load-ca-certificate", f"{c}/ca.pem", "--load-ca-privkey", f"{c}/ca-key.pem"]
     certtool(signed + ["--outfile", f"{c}/server.pem"],
+             server_template("localhost", *hosts, "expiration_days = 30\n"), d)
+    # Another certificate for the same name from the same CA (cert-swap).
+    certtool(["--generate-certificate", "--load-privkey", f"{c}/other-key.pem",
+              "--load-ca-certificate", f"{c}/ca.pem", "--load-ca-privkey", f"{c}/ca-key.pem",
+              "--outfile", f"{c}/other.pem"],
              server_template("localhost", *hosts, "expiration_days = 30\n"), d)
     certtool(signed + ["--outfile", f"{c}/expired.pem"],
              server_template("localhost", *hosts,
@@ -286,6 +291,8 @@ def up(d, peer_args):
     for name in ("server", "selfsigned", "expired", "wrongname"):
         label = "https" if name == "server" else f"https-{name}"
         peer_cmd += ["--https", f"{label}:{c}/{name}.pem:{c}/server-key.pem"]
+    peer_cmd += ["--https-h2", f"https-h2:{c}/server.pem:{c}/server-key.pem",
+                 "--other-cert", f"{c}/other.pem:{c}/other-key.pem"]
     peer = spawn(peer_cmd + peer_args, d, "peer", peer_env)
     pids["peer"] = peer.pid
     write(f"{d}/lab.json", json.dumps({"pids": pids}))
@@ -309,6 +316,9 @@ def up(d, peer_args):
         "LAB_HTTPS_WRONGNAME_PORT": str(ports["https-wrongname"]),
         "LAB_CA_FILE": f"{c}/ca.pem",
         "LAB_SELFSIGNED_CERT": f"{c}/selfsigned.pem",
+        "LAB_HTTPS_H2_PORT": str(ports["https-h2"]),
+        "LAB_SERVER_CERT": f"{c}/server.pem",
+        "LAB_OTHER_CERT": f"{c}/other.pem",
         "LAB_USER": f"{ADMIN}@{REALM}",
         "LAB_NTLM_USER": f"{NTLM_DOMAIN}\\{ADMIN}",
         "LAB_PASSWORD_FILE": f"{d}/admin.password",

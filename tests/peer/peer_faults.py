@@ -12,6 +12,20 @@ A switch is written NAME[@ACTION][=VALUE][*COUNT]:
   oversize          answer with an envelope larger than MaxEnvelopeSize
   close             answer normally, then close the connection (the
                     client must authenticate again on a new one)
+  hangup            answer normally, then close the connection without
+                    saying so (no Connection: close), as an idle timeout
+                    between two requests does
+  no-reply          carry the request out, then close the connection
+                    without any reply: a Command's process starts and the
+                    client never learns of it; a Receive is not carried
+                    out, so its output waits for the next one (as a resent
+                    Receive gets it from WinRM)
+  cert-swap         on HTTPS: the first connection after the switch is set
+                    is closed after its first reply (Connection: close);
+                    every later one presents the peer's other certificate
+                    (--other-cert: signed by the same CA for the same name,
+                    served over TLS 1.2 with ChaCha20-Poly1305 only, so
+                    that its TLS details differ too)
 ACTION limits the switch to one WS-Man action (Create, Command, Receive,
 Send, Signal, Delete, Get); COUNT makes it fire that many times only.
 """
@@ -29,6 +43,9 @@ NAMES = {
     "no-mutual-auth",
     "oversize",
     "close",
+    "hangup",
+    "no-reply",
+    "cert-swap",
 }
 
 SPEC = re.compile(r"^([a-z-]+)(?:@([A-Za-z]+))?(?:=([0-9.]+))?(?:\*([0-9]+))?$")
@@ -44,6 +61,8 @@ class Fault:
         self.action = m.group(2)
         self.value = float(m.group(3)) if m.group(3) else 0.0
         self.count = int(m.group(4)) if m.group(4) else None
+        # TLS connections accepted while the switch was set (cert-swap).
+        self.connections = 0
 
 
 class FaultSet:
@@ -75,4 +94,14 @@ class FaultSet:
                         continue
                     f.count -= 1
                 return f
+        return None
+
+    def count_connection(self, name: str) -> int | None:
+        """The number of connections switch NAME saw before this one, which
+        it now counts too; None when the switch is not set."""
+        with self.lock:
+            for f in self.faults:
+                if f.name == name:
+                    f.connections += 1
+                    return f.connections - 1
         return None

@@ -8,8 +8,14 @@ It shares no code with the Castellan client, so that a misreading of the
 protocol cannot hide on both sides.
 
   winrm_peer.py --ports-file F --ntlm-user-file U --admin admin \\
-      [--https NAME:CERT:KEY]... [--allow-unencrypted] [--fault SPEC]...
+      [--https NAME:CERT:KEY]... [--https-h2 NAME:CERT:KEY]
+      [--other-cert CERT:KEY] [--allow-unencrypted] [--fault SPEC]...
       [--extra-http N] [--extra-https N]
+
+--https-h2 listeners select HTTP/2 in ALPN when the client offers it (and
+then answer as HTTP/1.1 only would); --other-cert is the certificate the
+cert-swap switch presents. What each connection carried is at
+GET /lab/connections (peer_connections.py).
 
 Ports are chosen by the OS; they are written to the ports file (JSON) once
 every listener accepts connections. SIGTERM stops the peer and every
@@ -34,6 +40,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import peer_soap as soap  # noqa: E402
+from peer_connections import ConnectionLog, certificate_sha256  # noqa: E402
 from peer_auth import (  # noqa: E402
     PROTOCOLS,
     AuthError,
@@ -70,6 +77,7 @@ class PeerState:
         self.log_file = open(args.log, "a", buffering=1) if args.log else None
         self.requests = 0
         self.delegations = 0
+        self.connections = ConnectionLog()
 
     def log(self, text):
         if self.log_file is None:
@@ -83,21 +91,39 @@ class PeerServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, state, label, tls=None, family=socket.AF_INET):
+    def __init__(self, address, state, label, tls=None, family=socket.AF_INET, alpn=None,
+                 other=None):
         self.address_family = family
         self.state = state
         self.label = label
         self.tls_context = None
-        self.channel_binding = None
+        self.tls_identity = None
+        self.other_tls = None
+        self.accepted = {}
         if tls:
-            cert, key = tls
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(cert, key)
-            self.tls_context = ctx
-            with open(cert, "rb") as f:
-                der = ssl.PEM_cert_to_DER_cert(f.read().decode())
-            self.channel_binding = tls_server_end_point(der)
+            self.tls_context, self.tls_identity = self.make_tls(tls, alpn)
+            if other:
+                # The certificate cert-swap presents: over TLS 1.2 with one
+                # suite, so that a report of its TLS details shows which
+                # connection they came from.
+                ctx, identity = self.make_tls(other, alpn)
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.set_ciphers("ECDHE-ECDSA-CHACHA20-POLY1305")
+                self.other_tls = (ctx, identity)
         super().__init__(address, Handler)
+
+    @staticmethod
+    def make_tls(tls, alpn):
+        """A server context for (cert, key), and (its SHA-256, its channel
+        binding)."""
+        cert, key = tls
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        with open(cert, "rb") as f:
+            der = ssl.PEM_cert_to_DER_cert(f.read().decode())
+        return ctx, (certificate_sha256(cert), tls_server_end_point(der))
 
     def server_bind(self):
         # HTTPServer.server_bind asks DNS for the address's name (getfqdn),
@@ -108,10 +134,24 @@ class PeerServer(ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = super().get_request()
+        # Recorded here, in the accepting thread, so that the records are
+        # in the order the connections were accepted.
+        family = "ipv6" if self.address_family == socket.AF_INET6 else "ipv4"
+        record = self.state.connections.new(self.label, family)
+        close_after_reply = False
+        channel_binding = None
         if self.tls_context is not None:
-            sock = self.tls_context.wrap_socket(
-                sock, server_side=True, do_handshake_on_connect=False
-            )
+            ctx, identity = self.tls_context, self.tls_identity
+            seen = self.state.faults.count_connection("cert-swap")
+            if seen == 0:
+                close_after_reply = True
+            elif seen is not None and self.other_tls is not None:
+                ctx, identity = self.other_tls
+            sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            self.state.connections.update(record, certificate_sha256=identity[0])
+            channel_binding = identity[1]
+        # For the handler, which gets the socket.
+        self.accepted[id(sock)] = (record, close_after_reply, channel_binding)
         return sock, addr
 
     def handle_error(self, request, client_address):
@@ -127,12 +167,25 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120
 
     def setup(self):
+        self.state = self.server.state
+        self.record, self.close_after_reply, channel_binding = self.server.accepted.pop(
+            id(self.request))
+        self.channel_binding = None
         if self.server.tls_context is not None:
             self.request.settimeout(10)
-            self.request.do_handshake()
+            try:
+                self.request.do_handshake()
+            except (OSError, ValueError) as exc:
+                self.state.connections.update(self.record, handshake_error=str(exc))
+                raise
+            cipher = self.request.cipher()
+            self.state.connections.update(
+                self.record, alpn=self.request.selected_alpn_protocol(),
+                tls_version=self.request.version(), cipher=cipher[0] if cipher else None)
+            self.channel_binding = channel_binding
         super().setup()
-        self.state = self.server.state
         self.is_tls = self.server.tls_context is not None
+        self.current = {}
         self.gss = None
         self.delegated_ccache = None
 
@@ -173,6 +226,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, body=b"", content_type=None, extra=(), drop=False):
         reason = self.responses.get(status, ("",))[0]
+        if self.current:
+            self.state.connections.update(self.current, status=status)
+        if self.close_after_reply:
+            # cert-swap: the next request needs a new connection.
+            self.close_after_reply = False
+            extra = list(extra) + [("Connection", "close")]
+            self.close_connection = True
         # HTTP.sys dates every response: a client can tell a skewed clock.
         head = [f"HTTP/1.1 {status} {reason}", f"Server: {self.server_version}",
                 f"Date: {self.date_time_string()}"]
@@ -194,6 +254,22 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.log_message('"%s" %d %d', self.requestline, status, len(body))
 
+    def hang_up(self, why):
+        """Close the connection now, whatever the client sent after the
+        request at hand: a FIN first, then what is in flight is read and
+        dropped (bounded), so that the client sees an end, not a reset."""
+        self.log_message('"%s" %s', self.requestline, why)
+        self.close_connection = True
+        raw = socket.socket.shutdown
+        try:
+            raw(self.request, socket.SHUT_WR)
+            self.request.settimeout(5)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and socket.socket.recv(self.request, 65536):
+                pass
+        except OSError:
+            pass
+
     def offers(self):
         schemes = [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "Kerberos")]
         if self.is_tls:
@@ -210,18 +286,24 @@ class Handler(BaseHTTPRequestHandler):
     # ---- requests -------------------------------------------------------
 
     def do_GET(self):
-        if urlsplit(self.path).path == "/lab/status":
+        path = urlsplit(self.path).path
+        self.current = self.state.connections.add_request(self.record, "GET", path, self.headers)
+        if path == "/lab/status":
             return self.lab_status()
+        if path == "/lab/connections":
+            return self.reply(200, json.dumps(self.state.connections.snapshot()).encode(),
+                              "application/json")
         self.reply(405)
 
     def do_POST(self):
         self.state.requests += 1
+        path = urlsplit(self.path).path
+        self.current = self.state.connections.add_request(self.record, "POST", path, self.headers)
         try:
             body = self.read_body()
         except ValueError:
             self.close_connection = True
             return self.reply(413)
-        path = urlsplit(self.path).path
         if path == "/lab/control":
             return self.lab_control(body)
         if path.lower() != "/wsman":
@@ -251,7 +333,7 @@ class Handler(BaseHTTPRequestHandler):
             kind = scheme.lower()
             if kind in ("negotiate", "kerberos"):
                 if self.gss is None or self.gss.complete:
-                    cb = self.server.channel_binding if self.state.args.cbt else None
+                    cb = self.channel_binding if self.state.args.cbt else None
                     self.gss = GssAcceptor(kind, cb)
                 try:
                     token = base64.b64decode(value.strip(), validate=True)
@@ -262,9 +344,11 @@ class Handler(BaseHTTPRequestHandler):
                     self.reply_401()
                     return False
                 if not self.gss.complete:
+                    self.note_sealed_without_context()
                     self.reply_401(scheme, out)
                     return False
                 self.store_delegation()
+                self.state.connections.update(self.record, authentications=1)
                 self.log_message(
                     "authenticated %s as %s (%s)", kind, self.gss.user, self.gss.mech
                 )
@@ -281,8 +365,14 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if self.gss is not None and self.gss.complete:
             return short_user(self.gss.user), self.gss.scheme, None
+        self.note_sealed_without_context()
         self.reply_401()
         return False
+
+    def note_sealed_without_context(self):
+        if self.current.get("sealed"):
+            self.state.connections.update(self.record, sealed_without_context=1)
+            self.log_message("sealed request on a connection without a security context")
 
     def store_delegation(self):
         creds = self.gss.delegated
@@ -319,6 +409,7 @@ class Handler(BaseHTTPRequestHandler):
         sealed = ctype.lower().startswith("multipart/encrypted")
         if sealed:
             if self.gss is None or not self.gss.complete:
+                self.state.connections.update(self.record, sealed_without_context=1)
                 return self.reply(400, extra=extra)
             try:
                 protocol, length, sig, data = parse_sealed(body)
@@ -328,6 +419,7 @@ class Handler(BaseHTTPRequestHandler):
                 if len(body) != length:
                     raise SealError(f"Length={length} but {len(body)} bytes decrypted")
             except SealError as exc:
+                self.state.connections.update(self.record, refused_sealed=1)
                 self.log_message("refused sealed request: %s", exc)
                 self.close_connection = True
                 return self.reply(400, extra=extra)
@@ -345,9 +437,17 @@ class Handler(BaseHTTPRequestHandler):
                 "", "Sender", "InvalidMessageInformationHeader", str(exc),
                 soap.CODE_BAD_REQUEST, self.machine())
             return self.send_soap(status, response, None, sealed, extra, 153600)
+        action = request.short_action
+        self.state.connections.update(self.current, action=action,
+                                      message_id=request.message_id)
+        lost = self.state.faults.take("no-reply", action)
+        if lost and action == "Receive":
+            # Not carried out: the output waits for the Receive sent again.
+            return self.hang_up("closed without a reply (no-reply, not carried out)")
         status, response = self.dispatch(request, user)
-        self.send_soap(status, response, request.short_action, sealed, extra,
-                       request.max_envelope)
+        if lost:
+            return self.hang_up("carried out, closed without a reply (no-reply)")
+        self.send_soap(status, response, action, sealed, extra, request.max_envelope)
 
     def send_soap(self, status, response, action, sealed, extra, max_envelope):
         faults = self.state.faults
@@ -363,6 +463,13 @@ class Handler(BaseHTTPRequestHandler):
         if faults.take("close", action):
             extra = list(extra) + [("Connection", "close")]
             self.close_connection = True
+        hangup = bool(faults.take("hangup", action))
+        self.send_sealed_or_plain(status, response, action, sealed, extra, drop)
+        if hangup:
+            self.hang_up("answered, then closed without notice (hangup)")
+
+    def send_sealed_or_plain(self, status, response, action, sealed, extra, drop):
+        faults = self.state.faults
         if sealed and not faults.take("plaintext", action):
             protocol = PROTOCOLS[self.gss.scheme]
             sig, data = self.gss.seal(response)
@@ -620,13 +727,14 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, json.dumps(status).encode(), "application/json")
 
 
-def start_listener(state, label, port, tls=None):
+def start_listener(state, label, port, tls=None, **options):
     """Bind 127.0.0.1 (port from the OS when 0) and, best effort, ::1 on the
     same port, so that 'localhost' works whichever address is tried first."""
-    servers = [PeerServer(("127.0.0.1", port), state, label, tls)]
+    servers = [PeerServer(("127.0.0.1", port), state, label, tls, **options)]
     bound = servers[0].server_address[1]
     try:
-        servers.append(PeerServer(("::1", bound), state, label, tls, socket.AF_INET6))
+        servers.append(PeerServer(("::1", bound), state, label, tls, socket.AF_INET6,
+                                  **options))
     except OSError:
         pass
     for srv in servers:
@@ -640,6 +748,10 @@ def main():
     parser.add_argument("--ports-file", required=True)
     parser.add_argument("--http-port", type=int, default=0)
     parser.add_argument("--https", action="append", default=[], metavar="NAME:CERT:KEY")
+    parser.add_argument("--https-h2", action="append", default=[], metavar="NAME:CERT:KEY",
+                        help="an HTTPS listener whose TLS selects h2 when offered (ALPN)")
+    parser.add_argument("--other-cert", metavar="CERT:KEY",
+                        help="the certificate the cert-swap switch presents")
     parser.add_argument("--ntlm-user-file", required=True)
     parser.add_argument("--admin", action="append", default=[])
     parser.add_argument("--allow-unencrypted", action="store_true")
@@ -662,9 +774,11 @@ def main():
     ports["http"], srv = start_listener(state, "http", args.http_port)
     servers += srv
     first_tls = None
-    for spec in args.https:
+    other = tuple(args.other_cert.split(":", 1)) if args.other_cert else None
+    for spec, alpn in ([(s, None) for s in args.https]
+                       + [(s, ["h2", "http/1.1"]) for s in args.https_h2]):
         name, cert, key = spec.split(":", 2)
-        ports[name], srv = start_listener(state, name, 0, (cert, key))
+        ports[name], srv = start_listener(state, name, 0, (cert, key), alpn=alpn, other=other)
         servers += srv
         first_tls = first_tls or (cert, key)
     # Extra listeners stand for other hosts: each has its own shells (and
