@@ -57,6 +57,7 @@ class RecordingListener:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.peers = []
+        self.own = set()        # the connections made to catch up with it
         self.lock = threading.Lock()
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -75,13 +76,14 @@ class RecordingListener:
         every one made before (bounded)."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as mine:
             port = mine.getsockname()[1]
+            self.own.add(port)
             deadline = time.monotonic() + 10
             while port not in self.peers:
                 if time.monotonic() > deadline:
                     raise AssertionError("the recording listener did not accept within 10 s")
                 time.sleep(0.01)
         with self.lock:
-            return [p for p in self.peers if p != port]
+            return [p for p in self.peers if p not in self.own]
 
     def close(self):
         self.sock.close()
