@@ -49,22 +49,6 @@ bench_peer_gss_reset (Conn *c)
     gss_delete_sec_context (&minor, &c->gss, GSS_C_NO_BUFFER);
   c->gss = GSS_C_NO_CONTEXT;
   c->gss_complete = FALSE;
-  g_clear_pointer (&c->ntlm, castellan_ntlm_seal_free);
-  c->ntlm_in = c->ntlm_out = 0;
-}
-
-/* Whether the core's NTLM sealing agrees with the mechanism's first
- * message this way (see castellan_ntlm_seal_check_first()). */
-static int
-check_ntlm (Conn         *c,
-            gboolean      outgoing,
-            const guint8 *wrapped,
-            gsize         wrapped_length,
-            const guint8 *plaintext,
-            gsize         length)
-{
-  return castellan_ntlm_seal_check_first (&c->ntlm, c->gss, TRUE, outgoing, wrapped, wrapped_length,
-                                          plaintext, length) ? 1 : -1;
 }
 
 static void
@@ -333,21 +317,6 @@ bench_peer_unseal (Conn   *c,
       if (!GSS_ERROR (major))
         g_string_append_len (c->plain, iov[1].buffer.value, iov[1].buffer.length);
     }
-  else if (c->ntlm_in > 0)
-    {
-      guint8 *signature = (guint8 *) payload + 4;
-      gsize sealed = payload_len - 4 - sig_len;
-
-      major = GSS_S_BAD_SIG;
-      if (sig_len == CASTELLAN_NTLM_SIGNATURE_SIZE &&
-          castellan_ntlm_seal_unwrap (c->ntlm, signature, signature + sig_len, sealed))
-        {
-          g_string_append_len (c->plain, (const char *) signature + sig_len, sealed);
-          major = GSS_S_COMPLETE;
-          conf = 1;
-        }
-      minor = 0;
-    }
   else
     {
       /* gss-ntlmssp: the signature and the sealed data are one token. */
@@ -357,8 +326,6 @@ bench_peer_unseal (Conn   *c,
       major = gss_unwrap (&minor, c->gss, &in, &out, &conf, NULL);
       if (!GSS_ERROR (major))
         {
-          if (c->ntlm_in == 0 && sig_len == CASTELLAN_NTLM_SIGNATURE_SIZE)
-            c->ntlm_in = check_ntlm (c, FALSE, in.value, in.length, out.value, out.length);
           g_string_append_len (c->plain, out.value, out.length);
         }
       gss_release_buffer (&minor, &out);
@@ -413,19 +380,6 @@ bench_peer_seal (Conn *c)
       /* The padding may come out shorter than its bound. */
       g_string_set_size (out, start + 4 + iov[0].buffer.length + c->soap->len + iov[2].buffer.length);
     }
-  else if (c->ntlm_out > 0)
-    {
-      gsize start;
-
-      sig_len = GUINT32_TO_LE (CASTELLAN_NTLM_SIGNATURE_SIZE);
-      g_string_append_len (out, (const char *) &sig_len, 4);
-      start = out->len;
-      g_string_set_size (out, start + CASTELLAN_NTLM_SIGNATURE_SIZE);
-      g_string_append_len (out, c->soap->str, c->soap->len);
-      castellan_ntlm_seal_wrap (c->ntlm, (guint8 *) out->str + start + CASTELLAN_NTLM_SIGNATURE_SIZE,
-                                c->soap->len, (guint8 *) out->str + start);
-      conf = 1;
-    }
   else
     {
       gss_buffer_desc in = { c->soap->len, c->soap->str };
@@ -437,9 +391,6 @@ bench_peer_seal (Conn *c)
           gss_release_buffer (&minor, &wrapped);
           goto failed;
         }
-      if (c->ntlm_out == 0)
-        c->ntlm_out = check_ntlm (c, TRUE, wrapped.value, wrapped.length,
-                                  (const guint8 *) c->soap->str, c->soap->len);
       /* Its first 16 bytes are the signature. */
       sig_len = GUINT32_TO_LE (16);
       g_string_append_len (out, (const char *) &sig_len, 4);

@@ -11,7 +11,6 @@
 #include "castellan-error.h"
 #include "castellan-gss.h"
 #include "castellan-gss-credentials-private.h"
-#include "castellan-ntlm-seal.h"
 
 /* gss-ntlmssp's mechanism, 1.3.6.1.4.1.311.2.2.10 */
 static gss_OID_desc ntlm_oid = { 10, (void *) "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a" };
@@ -41,21 +40,6 @@ struct _CastellanGss
   struct gss_channel_bindings_struct bindings;
   gboolean has_bindings;
   GBytes *binding_data;
-
-  /* Requests sealed by castellan-ntlm-seal.c once its first came out the
-   * same as the mechanism's: requests are short, and the mechanism's fixed
-   * cost per message is most of theirs. Replies can be long, and are
-   * opened by the mechanism, whose RC4 and MD5 (OpenSSL's) are faster per
-   * byte. */
-  CastellanNtlmSeal *ntlm;
-  guint ntlm_out;
-};
-
-enum
-{
-  NTLM_UNCHECKED,
-  NTLM_OWN,
-  NTLM_MECHANISM,
 };
 
 static gboolean
@@ -370,7 +354,6 @@ castellan_gss_free (CastellanGss *self)
   if (self->target != GSS_C_NO_NAME)
     gss_release_name (&minor, &self->target);
   g_clear_pointer (&self->binding_data, g_bytes_unref);
-  g_clear_pointer (&self->ntlm, castellan_ntlm_seal_free);
   g_free (self->host);
   g_free (self->service);
   g_free (self->user);
@@ -691,24 +674,6 @@ castellan_gss_get_delegated (CastellanGss *self)
   return (self->ret_flags & GSS_C_DELEG_FLAG) != 0;
 }
 
-/* The first request is sealed by the mechanism and, in step, by
- * castellan-ntlm-seal.c: when both agree to the byte, the rest is ours. A
- * host that negotiated otherwise (no key exchange, say) keeps the
- * mechanism's sealing. */
-static void
-check_ntlm (CastellanGss *self,
-            const guint8 *wrapped,
-            gsize         wrapped_length,
-            const guint8 *plaintext,
-            gsize         length)
-{
-  gboolean same = castellan_ntlm_seal_check_first (&self->ntlm, self->ctx, FALSE, TRUE,
-                                                   wrapped, wrapped_length, plaintext, length);
-
-  self->ntlm_out = same ? NTLM_OWN : NTLM_MECHANISM;
-  g_debug ("NTLM sealing of requests: %s", same ? "own" : "the mechanism's");
-}
-
 /**
  * castellan_gss_seal:
  * @body: where the signature length, the signature and the sealed data go
@@ -753,19 +718,6 @@ castellan_gss_seal (CastellanGss  *self,
       /* The padding may come out shorter than its bound. */
       g_byte_array_set_size (body, start + 4 + iov[0].buffer.length + length + iov[2].buffer.length);
     }
-  else if (self->ntlm_out == NTLM_OWN)
-    {
-      guint32 sig_len = GUINT32_TO_LE (CASTELLAN_NTLM_SIGNATURE_SIZE);
-      guint start;
-
-      g_byte_array_append (body, (const guint8 *) &sig_len, 4);
-      start = body->len;
-      g_byte_array_set_size (body, start + CASTELLAN_NTLM_SIGNATURE_SIZE + length);
-      memcpy (body->data + start + CASTELLAN_NTLM_SIGNATURE_SIZE, data, length);
-      castellan_ntlm_seal_wrap (self->ntlm, body->data + start + CASTELLAN_NTLM_SIGNATURE_SIZE,
-                                length, body->data + start);
-      conf = 1;
-    }
   else
     {
       gss_buffer_desc in = { length, (void *) data };
@@ -778,8 +730,6 @@ castellan_gss_seal (CastellanGss  *self,
           gss_release_buffer (&minor, &out);
           goto failed;
         }
-      if (self->ntlm_out == NTLM_UNCHECKED)
-        check_ntlm (self, out.value, out.length, data, length);
       g_byte_array_append (body, (const guint8 *) &sig_len, 4);
       g_byte_array_append (body, out.value, out.length);
       gss_release_buffer (&minor, &out);
