@@ -26,7 +26,8 @@ typedef struct
   char *pinned_sha256;            /* hex SHA-256 of the certificate, or NULL */
   CastellanTrustedHosts *trusted_hosts;
   gboolean allow_unencrypted;     /* Basic over HTTP: never by default */
-  gboolean delegate;
+  gboolean delegate;              /* to hosts the KDC marks ok-as-delegate */
+  gboolean delegate_always;       /* to any host: forces the TGT on it */
   guint operation_timeout;        /* seconds a Receive may wait for output */
   guint request_timeout;          /* seconds for every other exchange */
   CastellanGssCredentials *credentials; /* acquired from the password, shared by copies */

@@ -324,9 +324,10 @@ class Handler(BaseHTTPRequestHandler):
                 protocol, length, sig, data = parse_sealed(body)
                 if protocol.lower() != PROTOCOLS[self.gss.scheme].lower():
                     raise SealError(f"unexpected protocol {protocol}")
-                body = self.gss.unseal(sig, data)
-                if len(body) != length:
-                    raise SealError(f"Length={length} but {len(body)} bytes decrypted")
+                body, padding = self.gss.unseal(sig, data)
+                if len(body) + padding != length:
+                    raise SealError(f"Length={length} but {len(body)} bytes decrypted"
+                                    f" and {padding} of padding")
             except SealError as exc:
                 self.log_message("refused sealed request: %s", exc)
                 self.close_connection = True
@@ -365,12 +366,12 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if sealed and not faults.take("plaintext", action):
             protocol = PROTOCOLS[self.gss.scheme]
-            sig, data = self.gss.seal(response)
+            sig, data, padding = self.gss.seal(response)
             if faults.take("tamper", action):
                 data = bytearray(data)
                 data[len(data) // 2] ^= 0x01
                 data = bytes(data)
-            payload = frame_sealed(protocol, sig, data, len(response))
+            payload = frame_sealed(protocol, sig, data, len(response) + padding)
             ctype = (
                 f'multipart/encrypted;protocol="{protocol}";boundary="Encrypted Boundary"'
             )
