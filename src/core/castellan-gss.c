@@ -569,15 +569,27 @@ proved_principal (CastellanGss *self)
 }
 
 /* The credentials' tickets, as the Kerberos library keeps them: the
- * default cache, or a copy of those acquired with a password. */
+ * user's cache (the default one, or the one of the collection that holds
+ * the user's), or a copy of those acquired with a password. */
 static krb5_ccache
 open_tickets (CastellanGss *self,
-              krb5_context  kc)
+              krb5_context  kc,
+              gboolean     *copy)
 {
   krb5_ccache cc = NULL;
   OM_uint32 minor;
 
-  if (self->cred == GSS_C_NO_CREDENTIAL)
+  *copy = self->password != NULL;
+  if (self->password == NULL && self->user != NULL)
+    {
+      krb5_principal user = NULL;
+
+      if (krb5_parse_name (kc, self->user, &user) == 0 && krb5_cc_cache_match (kc, user, &cc) != 0)
+        cc = NULL;
+      krb5_free_principal (kc, user);
+      return cc;
+    }
+  if (self->password == NULL)
     return krb5_cc_default (kc, &cc) == 0 ? cc : NULL;
   if (krb5_cc_new_unique (kc, "MEMORY", NULL, &cc) != 0)
     return NULL;
@@ -610,12 +622,13 @@ why_not_delegated (CastellanGss *self)
   krb5_creds creds;
   int tgt_forwardable = -1;
   int ok_as_delegate = -1;
+  gboolean copy = FALSE;
 
   if (!self->kerberos)
     return "ntlm";
   if (krb5_init_context (&kc) != 0)
     return "declined";
-  cc = open_tickets (self, kc);
+  cc = open_tickets (self, kc, &copy);
   if (cc != NULL && krb5_cc_get_principal (kc, cc, &client) == 0 &&
       krb5_cc_start_seq_get (kc, cc, &cursor) == 0)
     {
@@ -644,10 +657,10 @@ why_not_delegated (CastellanGss *self)
   krb5_free_principal (kc, client);
   if (cc != NULL)
     {
-      if (self->cred == GSS_C_NO_CREDENTIAL)
-        krb5_cc_close (kc, cc);
-      else
+      if (copy)
         krb5_cc_destroy (kc, cc);
+      else
+        krb5_cc_close (kc, cc);
     }
   krb5_free_context (kc);
 
