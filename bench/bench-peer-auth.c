@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench-peer.h"
+#include "castellan-gss.h"
 
 #define BOUNDARY "--Encrypted Boundary\r\n"
 #define BOUNDARY_END "--Encrypted Boundary--\r\n"
@@ -313,9 +314,20 @@ bench_peer_unseal (Conn   *c,
         { GSS_IOV_BUFFER_TYPE_DATA, { payload_len - 4 - sig_len, (void *) (payload + 4 + sig_len) } },
       };
 
+      gsize padding = 0;
+
+      /* An RFC 1964 token (RC4-HMAC, DES3) leaves its padding at the end
+       * of the data; Length counts it. */
       major = gss_unwrap_iov (&minor, c->gss, &conf, NULL, iov, 2);
+      if (!GSS_ERROR (major) && sig_len > 0 && payload[4] == 0x60 &&
+          !castellan_kerberos_padding (iov[1].buffer.value, iov[1].buffer.length, &padding))
+        major = GSS_S_BAD_SIG;
       if (!GSS_ERROR (major))
-        g_string_append_len (c->plain, iov[1].buffer.value, iov[1].buffer.length);
+        {
+          g_string_append_len (c->plain, iov[1].buffer.value, iov[1].buffer.length - padding);
+          if (c->plain->len + padding == length)
+            length = c->plain->len;
+        }
     }
   else
     {
@@ -349,24 +361,30 @@ bench_peer_seal (Conn *c)
   int conf = 0;
   guint32 sig_len;
 
+  gss_iov_buffer_desc iov[3] = {
+    { GSS_IOV_BUFFER_TYPE_HEADER, GSS_C_EMPTY_BUFFER },
+    { GSS_IOV_BUFFER_TYPE_DATA, { c->soap->len, NULL } },
+    { GSS_IOV_BUFFER_TYPE_PADDING, GSS_C_EMPTY_BUFFER },
+  };
+
+  /* Length counts the padding of an RC4-HMAC or DES3 token, as Windows
+   * does. */
+  if (c->gss_iov)
+    {
+      major = gss_wrap_iov_length (&minor, c->gss, 1, GSS_C_QOP_DEFAULT, &conf, iov, 3);
+      if (GSS_ERROR (major))
+        goto failed;
+    }
   g_string_set_size (out, HEAD_ROOM);
   g_string_append (out, BOUNDARY "\tContent-Type: ");
   g_string_append (out, protocol);
   g_string_append (out, "\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=");
-  append_uint (out, c->soap->len);
+  append_uint (out, c->soap->len + (c->gss_iov ? iov[2].buffer.length : 0));
   g_string_append (out, "\r\n" BOUNDARY OCTET_STREAM);
   if (c->gss_iov)
     {
-      gss_iov_buffer_desc iov[3] = {
-        { GSS_IOV_BUFFER_TYPE_HEADER, GSS_C_EMPTY_BUFFER },
-        { GSS_IOV_BUFFER_TYPE_DATA, { c->soap->len, NULL } },
-        { GSS_IOV_BUFFER_TYPE_PADDING, GSS_C_EMPTY_BUFFER },
-      };
       gsize start = out->len;
 
-      major = gss_wrap_iov_length (&minor, c->gss, 1, GSS_C_QOP_DEFAULT, &conf, iov, 3);
-      if (GSS_ERROR (major))
-        goto failed;
       g_string_set_size (out, start + 4 + iov[0].buffer.length + c->soap->len + iov[2].buffer.length);
       iov[0].buffer.value = out->str + start + 4;
       iov[1].buffer.value = out->str + start + 4 + iov[0].buffer.length;
