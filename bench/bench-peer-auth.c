@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench-peer.h"
+#include "castellan-gss.h"
 
 #define BOUNDARY "--Encrypted Boundary\r\n"
 #define BOUNDARY_END "--Encrypted Boundary--\r\n"
@@ -49,22 +50,6 @@ bench_peer_gss_reset (Conn *c)
     gss_delete_sec_context (&minor, &c->gss, GSS_C_NO_BUFFER);
   c->gss = GSS_C_NO_CONTEXT;
   c->gss_complete = FALSE;
-  g_clear_pointer (&c->ntlm, castellan_ntlm_seal_free);
-  c->ntlm_in = c->ntlm_out = 0;
-}
-
-/* Whether the core's NTLM sealing agrees with the mechanism's first
- * message this way (see castellan_ntlm_seal_check_first()). */
-static int
-check_ntlm (Conn         *c,
-            gboolean      outgoing,
-            const guint8 *wrapped,
-            gsize         wrapped_length,
-            const guint8 *plaintext,
-            gsize         length)
-{
-  return castellan_ntlm_seal_check_first (&c->ntlm, c->gss, TRUE, outgoing, wrapped, wrapped_length,
-                                          plaintext, length) ? 1 : -1;
 }
 
 static void
@@ -329,24 +314,20 @@ bench_peer_unseal (Conn   *c,
         { GSS_IOV_BUFFER_TYPE_DATA, { payload_len - 4 - sig_len, (void *) (payload + 4 + sig_len) } },
       };
 
-      major = gss_unwrap_iov (&minor, c->gss, &conf, NULL, iov, 2);
-      if (!GSS_ERROR (major))
-        g_string_append_len (c->plain, iov[1].buffer.value, iov[1].buffer.length);
-    }
-  else if (c->ntlm_in > 0)
-    {
-      guint8 *signature = (guint8 *) payload + 4;
-      gsize sealed = payload_len - 4 - sig_len;
+      gsize padding = 0;
 
-      major = GSS_S_BAD_SIG;
-      if (sig_len == CASTELLAN_NTLM_SIGNATURE_SIZE &&
-          castellan_ntlm_seal_unwrap (c->ntlm, signature, signature + sig_len, sealed))
+      /* An RFC 1964 token (RC4-HMAC, DES3) leaves its padding at the end
+       * of the data; Length counts it. */
+      major = gss_unwrap_iov (&minor, c->gss, &conf, NULL, iov, 2);
+      if (!GSS_ERROR (major) && sig_len > 0 && payload[4] == 0x60 &&
+          !castellan_kerberos_padding (iov[1].buffer.value, iov[1].buffer.length, &padding))
+        major = GSS_S_BAD_SIG;
+      if (!GSS_ERROR (major))
         {
-          g_string_append_len (c->plain, (const char *) signature + sig_len, sealed);
-          major = GSS_S_COMPLETE;
-          conf = 1;
+          g_string_append_len (c->plain, iov[1].buffer.value, iov[1].buffer.length - padding);
+          if (c->plain->len + padding == length)
+            length = c->plain->len;
         }
-      minor = 0;
     }
   else
     {
@@ -357,8 +338,6 @@ bench_peer_unseal (Conn   *c,
       major = gss_unwrap (&minor, c->gss, &in, &out, &conf, NULL);
       if (!GSS_ERROR (major))
         {
-          if (c->ntlm_in == 0 && sig_len == CASTELLAN_NTLM_SIGNATURE_SIZE)
-            c->ntlm_in = check_ntlm (c, FALSE, in.value, in.length, out.value, out.length);
           g_string_append_len (c->plain, out.value, out.length);
         }
       gss_release_buffer (&minor, &out);
@@ -382,24 +361,30 @@ bench_peer_seal (Conn *c)
   int conf = 0;
   guint32 sig_len;
 
+  gss_iov_buffer_desc iov[3] = {
+    { GSS_IOV_BUFFER_TYPE_HEADER, GSS_C_EMPTY_BUFFER },
+    { GSS_IOV_BUFFER_TYPE_DATA, { c->soap->len, NULL } },
+    { GSS_IOV_BUFFER_TYPE_PADDING, GSS_C_EMPTY_BUFFER },
+  };
+
+  /* Length counts the padding of an RC4-HMAC or DES3 token, as Windows
+   * does. */
+  if (c->gss_iov)
+    {
+      major = gss_wrap_iov_length (&minor, c->gss, 1, GSS_C_QOP_DEFAULT, &conf, iov, 3);
+      if (GSS_ERROR (major))
+        goto failed;
+    }
   g_string_set_size (out, HEAD_ROOM);
   g_string_append (out, BOUNDARY "\tContent-Type: ");
   g_string_append (out, protocol);
   g_string_append (out, "\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=");
-  append_uint (out, c->soap->len);
+  append_uint (out, c->soap->len + (c->gss_iov ? iov[2].buffer.length : 0));
   g_string_append (out, "\r\n" BOUNDARY OCTET_STREAM);
   if (c->gss_iov)
     {
-      gss_iov_buffer_desc iov[3] = {
-        { GSS_IOV_BUFFER_TYPE_HEADER, GSS_C_EMPTY_BUFFER },
-        { GSS_IOV_BUFFER_TYPE_DATA, { c->soap->len, NULL } },
-        { GSS_IOV_BUFFER_TYPE_PADDING, GSS_C_EMPTY_BUFFER },
-      };
       gsize start = out->len;
 
-      major = gss_wrap_iov_length (&minor, c->gss, 1, GSS_C_QOP_DEFAULT, &conf, iov, 3);
-      if (GSS_ERROR (major))
-        goto failed;
       g_string_set_size (out, start + 4 + iov[0].buffer.length + c->soap->len + iov[2].buffer.length);
       iov[0].buffer.value = out->str + start + 4;
       iov[1].buffer.value = out->str + start + 4 + iov[0].buffer.length;
@@ -413,19 +398,6 @@ bench_peer_seal (Conn *c)
       /* The padding may come out shorter than its bound. */
       g_string_set_size (out, start + 4 + iov[0].buffer.length + c->soap->len + iov[2].buffer.length);
     }
-  else if (c->ntlm_out > 0)
-    {
-      gsize start;
-
-      sig_len = GUINT32_TO_LE (CASTELLAN_NTLM_SIGNATURE_SIZE);
-      g_string_append_len (out, (const char *) &sig_len, 4);
-      start = out->len;
-      g_string_set_size (out, start + CASTELLAN_NTLM_SIGNATURE_SIZE);
-      g_string_append_len (out, c->soap->str, c->soap->len);
-      castellan_ntlm_seal_wrap (c->ntlm, (guint8 *) out->str + start + CASTELLAN_NTLM_SIGNATURE_SIZE,
-                                c->soap->len, (guint8 *) out->str + start);
-      conf = 1;
-    }
   else
     {
       gss_buffer_desc in = { c->soap->len, c->soap->str };
@@ -437,9 +409,6 @@ bench_peer_seal (Conn *c)
           gss_release_buffer (&minor, &wrapped);
           goto failed;
         }
-      if (c->ntlm_out == 0)
-        c->ntlm_out = check_ntlm (c, TRUE, wrapped.value, wrapped.length,
-                                  (const guint8 *) c->soap->str, c->soap->len);
       /* Its first 16 bytes are the signature. */
       sig_len = GUINT32_TO_LE (16);
       g_string_append_len (out, (const char *) &sig_len, 4);

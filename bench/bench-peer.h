@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "castellan-ntlm-seal.h"
 
 #define PROTOCOL_SPNEGO "application/HTTP-SPNEGO-session-encrypted"
 #define PROTOCOL_KERBEROS "application/HTTP-Kerberos-session-encrypted"
@@ -38,11 +37,6 @@ typedef struct
   gboolean gss_complete;
   gboolean gss_iov;         /* Kerberos: wrap_iov; NTLM has no IOV */
   gboolean kerberos_scheme; /* names the sealing protocol */
-  /* NTLM sealed by the core's castellan-ntlm-seal.c once its first message
-   * each way matched gss-ntlmssp's (which costs more per message than the
-   * rest of a request). */
-  CastellanNtlmSeal *ntlm;
-  int ntlm_in, ntlm_out;    /* 0 unchecked, 1 own, -1 the mechanism's */
   char *user;
   char *basic_ok;           /* the Basic credentials last accepted */
   guint8 *in;               /* what was read and not yet handled */

@@ -135,15 +135,18 @@ castellan_security_details (const CastellanVerdict *verdict)
   gtk_box_append (GTK_BOX (head), wrapped_label (castellan_verdict_level_title (level), "heading"));
   gtk_box_append (GTK_BOX (box), head);
 
-  facts = g_strdup_printf (_("Server identity: %s\nSign-in: %s%s%s\nEncryption: %s%s%s\nTrustedHosts entry: %s\nDelegation: %s"),
+  facts = g_strdup_printf (_("Server identity: %s%s%s\nSign-in: %s%s%s\nEncryption: %s%s%s\nTrustedHosts entry: %s\nDelegation: %s"),
                            identity_label (verdict->identity),
+                           verdict->server_principal ? _(", principal ") : "",
+                           verdict->server_principal ? verdict->server_principal : "",
                            auth_label (verdict->auth),
                            verdict->user ? _(" as ") : "", verdict->user ? verdict->user : "",
                            encryption_label (verdict->encryption),
                            verdict->tls_cipher_suite ? ", " : "",
                            verdict->tls_cipher_suite ? verdict->tls_cipher_suite : "",
                            verdict->trusted_hosts_entry ? verdict->trusted_hosts_entry : _("none"),
-                           verdict->delegation ? _("on") : _("off"));
+                           verdict->delegation ? (verdict->delegation_forced ? _("on, forced") : _("on"))
+                                               : verdict->delegation_requested ? _("asked for, not done") : _("off"));
   gtk_box_append (GTK_BOX (box), wrapped_label (facts, "monospace"));
   for (guint i = 0; explain[i] != NULL; i++)
     gtk_box_append (GTK_BOX (box), wrapped_label (explain[i], NULL));

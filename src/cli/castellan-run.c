@@ -29,6 +29,7 @@ typedef struct
   char *spn_service;
   char *pin;
   gboolean delegate;
+  gboolean delegate_always;
   gboolean allow_unencrypted;
   int operation_timeout;
   int timeout;
@@ -87,6 +88,7 @@ build_options (const Args               *a,
   o->spn_service = g_strdup (a->spn_service);
   o->pinned_sha256 = g_strdup (a->pin);
   o->delegate = a->delegate;
+  o->delegate_always = a->delegate_always;
   o->allow_unencrypted = a->allow_unencrypted;
   if (a->operation_timeout > 0)
     o->operation_timeout = (guint) a->operation_timeout;
@@ -171,7 +173,8 @@ main (int   argc,
     { "pin-sha256", 0, 0, G_OPTION_ARG_STRING, &a.pin, N_("Accept the HTTPS certificate with this SHA-256 fingerprint"), N_("HEX") },
     { "trusted-hosts", 0, 0, G_OPTION_ARG_STRING, &a.trusted_hosts, N_("TrustedHosts in WinRM syntax (overrides the saved list)"), N_("LIST") },
     { "spn-service", 0, 0, G_OPTION_ARG_STRING, &a.spn_service, N_("Kerberos service of the host’s SPN (default HTTP)"), N_("NAME") },
-    { "delegate", 0, 0, G_OPTION_ARG_NONE, &a.delegate, N_("Hand the host a Kerberos credential for a second hop"), NULL },
+    { "delegate", 0, 0, G_OPTION_ARG_NONE, &a.delegate, N_("Hand the host a Kerberos credential for a second hop, if the KDC trusts it for delegation"), NULL },
+    { "delegate-always", 0, 0, G_OPTION_ARG_NONE, &a.delegate_always, N_("Hand the host your forwardable TGT even if the KDC does not trust it for delegation"), NULL },
     { "allow-unencrypted", 0, 0, G_OPTION_ARG_NONE, &a.allow_unencrypted, N_("Allow Basic over HTTP, unencrypted"), NULL },
     { "report", 0, 0, G_OPTION_ARG_FILENAME, &a.report, N_("Write the connection’s security and exit code as JSON"), N_("FILE") },
     { "hosts", 0, 0, G_OPTION_ARG_STRING, &a.hosts, N_("Run on several hosts at once"), N_("A,B,C") },
@@ -245,6 +248,10 @@ main (int   argc,
     }
   if (argc > first_command && g_str_equal (argv[first_command], "--"))
     first_command++;
+
+  if (a.delegate_always)
+    fprintf (stderr, "castellan-run: %s\n",
+             _("warning: --delegate-always hands your forwardable ticket-granting ticket to the host even where the KDC does not trust it for delegation (ok-as-delegate): whoever controls the host can act as you anywhere in the realm until the ticket expires"));
 
   placeholder = castellan_endpoint_parse ("localhost", a.https, NULL);
   template = castellan_connect_options_new (placeholder);

@@ -65,6 +65,17 @@ cli_print_verdict (const CastellanVerdict *verdict)
     fprintf (stderr, "  → %s\n", better[i]);
 }
 
+/* Delegation asked for and not done is said even without --verbose: a
+ * second hop would fail later, far from its cause. */
+void
+cli_print_delegation_note (const CastellanVerdict *verdict)
+{
+  g_autofree char *note = castellan_verdict_delegation_note (verdict);
+
+  if (note != NULL)
+    fprintf (stderr, "castellan-run: %s: %s\n", verdict->host, note);
+}
+
 char *
 cli_error_json (const char   *host,
                 const GError *error)

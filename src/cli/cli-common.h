@@ -29,6 +29,7 @@ gboolean cli_write_report   (const char   *path,
                              const char   *json,
                              GError      **error);
 void     cli_print_verdict  (const CastellanVerdict *verdict);
+void     cli_print_delegation_note (const CastellanVerdict *verdict);
 char    *cli_error_json     (const char   *host,
                              const GError *error);
 

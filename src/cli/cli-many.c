@@ -96,7 +96,10 @@ on_host_done (guint             index,
       cli_fail (msg);
     }
   if (verdict != NULL)
-    h->verdict = castellan_verdict_copy (verdict);
+    {
+      h->verdict = castellan_verdict_copy (verdict);
+      cli_print_delegation_note (verdict);
+    }
 }
 
 static void

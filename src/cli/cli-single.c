@@ -208,6 +208,8 @@ cli_run_single (const CastellanConnectOptions *options,
   verdict = castellan_oneshot_get_verdict (oneshot);
   if (run->verbose && verdict != NULL)
     cli_print_verdict (verdict);
+  else if (verdict != NULL)
+    cli_print_delegation_note (verdict);
 
   if (s.error != NULL)
     {

@@ -27,7 +27,8 @@ typedef struct
   char *proxy;  /* NULL: connect directly; else the URL of an HTTPS CONNECT proxy */
   CastellanTrustedHosts *trusted_hosts;
   gboolean allow_unencrypted;     /* Basic over HTTP: never by default */
-  gboolean delegate;
+  gboolean delegate;              /* to hosts the KDC marks ok-as-delegate */
+  gboolean delegate_always;       /* to any host: forces the TGT on it */
   guint operation_timeout;        /* seconds a Receive may wait for output */
   guint request_timeout;          /* seconds for every other exchange */
   CastellanGssCredentials *credentials; /* acquired from the password, shared by copies */

@@ -316,6 +316,12 @@ gss_token_response (GObject      *source,
                                host));
       return;
     }
+  /* Proven, but which principal? DNS may have renamed the one asked for. */
+  if (!castellan_gss_check_target (self->gss, &error))
+    {
+      fail (task, g_steal_pointer (&error));
+      return;
+    }
   authenticated (task, reply);
   g_object_unref (task);
 }
@@ -488,6 +494,7 @@ start_authentication (GTask   *task,
   gss_options.user = o->user;
   gss_options.password = o->password;
   gss_options.delegate = o->delegate;
+  gss_options.delegate_always = o->delegate_always;
   gss_options.ntlm_allowed = self->decision.ntlm_allowed;
   gss_options.channel_binding = data->binding;
   gss_options.credentials = o->credentials;

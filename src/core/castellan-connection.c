@@ -228,9 +228,7 @@ castellan_connection_compute_verdict (CastellanConnection  *self,
   v->host = g_strdup (o->endpoint->host);
   if (self->gss != NULL)
     {
-      v->auth = castellan_gss_get_method (self->gss);
-      v->delegation = castellan_gss_get_delegated (self->gss);
-      v->user = castellan_gss_get_user (self->gss);
+      castellan_gss_describe (self->gss, v);
     }
   else
     {

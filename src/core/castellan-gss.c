@@ -11,7 +11,6 @@
 #include "castellan-error.h"
 #include "castellan-gss.h"
 #include "castellan-gss-credentials-private.h"
-#include "castellan-ntlm-seal.h"
 
 /* gss-ntlmssp's mechanism, 1.3.6.1.4.1.311.2.2.10 */
 static gss_OID_desc ntlm_oid = { 10, (void *) "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a" };
@@ -42,20 +41,13 @@ struct _CastellanGss
   gboolean has_bindings;
   GBytes *binding_data;
 
-  /* Requests sealed by castellan-ntlm-seal.c once its first came out the
-   * same as the mechanism's: requests are short, and the mechanism's fixed
-   * cost per message is most of theirs. Replies can be long, and are
-   * opened by the mechanism, whose RC4 and MD5 (OpenSSL's) are faster per
-   * byte. */
-  CastellanNtlmSeal *ntlm;
-  guint ntlm_out;
-};
-
-enum
-{
-  NTLM_UNCHECKED,
-  NTLM_OWN,
-  NTLM_MECHANISM,
+  /* What the Kerberos context proved, and what came of delegation. */
+  char *server_principal;
+  gboolean target_checked;
+  GError *target_error;     /* the server proved another principal */
+  gboolean delegate_requested;
+  gboolean delegate_always;
+  const char *delegation_reason;
 };
 
 static gboolean
@@ -290,6 +282,51 @@ acquire_credentials (CastellanGss               *self,
   return ok;
 }
 
+/* The host as an SPN names it: without the trailing dot of a fully
+ * qualified name, in lower case as MIT's host-based names are. */
+static char *
+spn_host (const char *host)
+{
+  gsize len = strlen (host);
+
+  while (len > 0 && host[len - 1] == '.')
+    len--;
+  return g_ascii_strdown (host, len);
+}
+
+/* "service/host@REALM" for the host as given, never as DNS answers for
+ * it: a host-based name is canonicalised (dns_canonicalize_hostname, rdns
+ * in krb5.conf), which lets a forged DNS answer choose the principal. The
+ * realm is the host's by krb5.conf's domain_realm, else the default one.
+ * NULL where no realm is known: the host-based name then. */
+static char *
+kerberos_target (CastellanGss *self)
+{
+  krb5_context kc = NULL;
+  char **realms = NULL;
+  char *default_realm = NULL;
+  g_autofree char *host = spn_host (self->host);
+  const char *realm = NULL;
+  char *target = NULL;
+
+  if (*host == '\0' || strpbrk (host, "/@\\") != NULL || strpbrk (self->service, "/@\\") != NULL)
+    return NULL;
+  if (krb5_init_context (&kc) != 0)
+    return NULL;
+  if (krb5_get_host_realm (kc, host, &realms) == 0 && realms != NULL &&
+      realms[0] != NULL && realms[0][0] != '\0')
+    realm = realms[0];
+  else if (krb5_get_default_realm (kc, &default_realm) == 0)
+    realm = default_realm;
+  if (realm != NULL)
+    target = g_strdup_printf ("%s/%s@%s", self->service, host, realm);
+  if (realms != NULL)
+    krb5_free_host_realm (kc, realms);
+  krb5_free_default_realm (kc, default_realm);
+  krb5_free_context (kc);
+  return target;
+}
+
 CastellanGss *
 castellan_gss_new (const CastellanGssOptions  *options,
                    GError                    **error)
@@ -327,13 +364,33 @@ castellan_gss_new (const CastellanGssOptions  *options,
 
   self->req_flags = GSS_C_MUTUAL_FLAG | GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG |
                     GSS_C_SEQUENCE_FLAG | GSS_C_REPLAY_FLAG;
-  if (options->delegate)
+  /* By default the KDC decides: only a host it marks ok-as-delegate gets
+   * the TGT. */
+  self->delegate_always = options->delegate_always;
+  self->delegate_requested = options->delegate || options->delegate_always;
+  if (options->delegate_always)
     self->req_flags |= GSS_C_DELEG_FLAG;
+  else if (options->delegate)
+    self->req_flags |= GSS_C_DELEG_POLICY_FLAG;
 
-  target = g_strdup_printf ("%s@%s", self->service, self->host);
-  buf.value = target;
-  buf.length = strlen (target);
-  major = gss_import_name (&minor, &buf, GSS_C_NT_HOSTBASED_SERVICE, &self->target);
+  /* gss-ntlmssp takes only a host-based name: where Negotiate may end in
+   * NTLM, the name stays host-based and castellan_gss_check_target()
+   * catches a canonicalised one. */
+  if (self->mech == &krb5_oid || !options->ntlm_allowed)
+    target = kerberos_target (self);
+  if (target != NULL)
+    {
+      buf.value = target;
+      buf.length = strlen (target);
+      major = gss_import_name (&minor, &buf, (gss_OID) GSS_KRB5_NT_PRINCIPAL_NAME, &self->target);
+    }
+  else
+    {
+      target = g_strdup_printf ("%s@%s", self->service, self->host);
+      buf.value = target;
+      buf.length = strlen (target);
+      major = gss_import_name (&minor, &buf, GSS_C_NT_HOSTBASED_SERVICE, &self->target);
+    }
   if (GSS_ERROR (major))
     {
       set_gss_error (self, error, major, minor, _("naming the service"));
@@ -370,7 +427,8 @@ castellan_gss_free (CastellanGss *self)
   if (self->target != GSS_C_NO_NAME)
     gss_release_name (&minor, &self->target);
   g_clear_pointer (&self->binding_data, g_bytes_unref);
-  g_clear_pointer (&self->ntlm, castellan_ntlm_seal_free);
+  g_free (self->server_principal);
+  g_clear_error (&self->target_error);
   g_free (self->host);
   g_free (self->service);
   g_free (self->user);
@@ -489,6 +547,130 @@ first_token_is_kerberos (CastellanGss *self,
          (len == sizeof ms_krb5 && memcmp (p, ms_krb5, len) == 0);
 }
 
+/* The name of the principal that proved the server, as Kerberos
+ * displays it: "HTTP/host.example.com@EXAMPLE.COM". */
+static char *
+proved_principal (CastellanGss *self)
+{
+  gss_name_t name = GSS_C_NO_NAME;
+  gss_buffer_desc text = GSS_C_EMPTY_BUFFER;
+  OM_uint32 minor;
+  char *principal = NULL;
+
+  if (GSS_ERROR (gss_inquire_context (&minor, self->ctx, NULL, &name, NULL, NULL, NULL, NULL, NULL)))
+    return NULL;
+  if (!GSS_ERROR (gss_display_name (&minor, name, &text, NULL)))
+    {
+      principal = g_strndup (text.value, text.length);
+      gss_release_buffer (&minor, &text);
+    }
+  gss_release_name (&minor, &name);
+  return principal;
+}
+
+/* The credentials' tickets, as the Kerberos library keeps them: the
+ * user's cache (the default one, or the one of the collection that holds
+ * the user's), or a copy of those acquired with a password. */
+static krb5_ccache
+open_tickets (CastellanGss *self,
+              krb5_context  kc,
+              gboolean     *copy)
+{
+  krb5_ccache cc = NULL;
+  OM_uint32 minor;
+
+  *copy = self->password != NULL;
+  if (self->password == NULL && self->user != NULL)
+    {
+      krb5_principal user = NULL;
+
+      if (krb5_parse_name (kc, self->user, &user) == 0 && krb5_cc_cache_match (kc, user, &cc) != 0)
+        cc = NULL;
+      krb5_free_principal (kc, user);
+      return cc;
+    }
+  if (self->password == NULL)
+    return krb5_cc_default (kc, &cc) == 0 ? cc : NULL;
+  if (krb5_cc_new_unique (kc, "MEMORY", NULL, &cc) != 0)
+    return NULL;
+  if (GSS_ERROR (gss_krb5_copy_ccache (&minor, self->cred, cc)))
+    {
+      krb5_cc_destroy (kc, cc);
+      return NULL;
+    }
+  return cc;
+}
+
+static gboolean
+krb5_data_is (const krb5_data *data,
+              const char      *bytes,
+              gsize            length)
+{
+  return data->length == length && memcmp (data->data, bytes, length) == 0;
+}
+
+/* Why Kerberos did not delegate: the TGT cannot be forwarded (kinit -f,
+ * forwardable in krb5.conf), or, with the KDC's policy, the service
+ * ticket lacks ok-as-delegate (the host is not trusted for delegation). */
+static const char *
+why_not_delegated (CastellanGss *self)
+{
+  krb5_context kc = NULL;
+  krb5_ccache cc = NULL;
+  krb5_principal client = NULL;
+  krb5_cc_cursor cursor;
+  krb5_creds creds;
+  int tgt_forwardable = -1;
+  int ok_as_delegate = -1;
+  gboolean copy = FALSE;
+
+  if (!self->kerberos)
+    return "ntlm";
+  if (krb5_init_context (&kc) != 0)
+    return "declined";
+  cc = open_tickets (self, kc, &copy);
+  if (cc != NULL && krb5_cc_get_principal (kc, cc, &client) == 0 &&
+      krb5_cc_start_seq_get (kc, cc, &cursor) == 0)
+    {
+      while (krb5_cc_next_cred (kc, cc, &cursor, &creds) == 0)
+        {
+          krb5_principal server = creds.server;
+          g_autofree char *name = NULL;
+          char *unparsed = NULL;
+
+          if (server->length == 2 && krb5_data_is (&server->data[0], KRB5_TGS_NAME, strlen (KRB5_TGS_NAME)) &&
+              krb5_data_is (&server->data[1], client->realm.data, client->realm.length) &&
+              krb5_data_is (&server->realm, client->realm.data, client->realm.length))
+            tgt_forwardable = (creds.ticket_flags & TKT_FLG_FORWARDABLE) != 0;
+          else if (self->server_principal != NULL &&
+                   krb5_unparse_name (kc, server, &unparsed) == 0)
+            {
+              name = g_strdup (unparsed);
+              krb5_free_unparsed_name (kc, unparsed);
+              if (g_ascii_strcasecmp (name, self->server_principal) == 0)
+                ok_as_delegate = (creds.ticket_flags & TKT_FLG_OK_AS_DELEGATE) != 0;
+            }
+          krb5_free_cred_contents (kc, &creds);
+        }
+      krb5_cc_end_seq_get (kc, cc, &cursor);
+    }
+  krb5_free_principal (kc, client);
+  if (cc != NULL)
+    {
+      if (copy)
+        krb5_cc_destroy (kc, cc);
+      else
+        krb5_cc_close (kc, cc);
+    }
+  krb5_free_context (kc);
+
+  if (tgt_forwardable == 0)
+    return "not-forwardable";
+  if (!self->delegate_always && ok_as_delegate != 1)
+    return "not-ok-as-delegate";
+  return "declined";
+}
+
 /**
  * castellan_gss_step:
  * @in_token: the server's token, or %NULL for the first step
@@ -549,6 +731,10 @@ castellan_gss_step (CastellanGss  *self,
         self->kerberos = oid_equal (mech, &krb5_oid);
       else
         self->kerberos = oid_equal (actual_mech, &krb5_oid);
+      if (self->kerberos)
+        self->server_principal = proved_principal (self);
+      if (self->delegate_requested && !(self->ret_flags & GSS_C_DELEG_FLAG))
+        self->delegation_reason = why_not_delegated (self);
     }
   return TRUE;
 }
@@ -614,6 +800,40 @@ castellan_kerberos_etype_name (int etype)
     }
 }
 
+/**
+ * castellan_kerberos_etype_from_oid:
+ * @oid: the DER contents of the OID MIT returns with the session key,
+ *   1.2.840.113554.1.2.2.4.<enctype>
+ *
+ * Returns: the enctype, the OID's last arc, or -1 when @oid is not of
+ *   that form.
+ */
+int
+castellan_kerberos_etype_from_oid (const guint8 *oid,
+                                   gsize         length)
+{
+  /* 1.2.840.113554.1.2.2.4, MIT's GSS_KRB5_SESSION_KEY_ENCTYPE_OID */
+  static const guint8 prefix[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x04 };
+  guint32 value = 0;
+  gsize i;
+
+  if (oid == NULL || length <= sizeof prefix || length > sizeof prefix + 5 ||
+      memcmp (oid, prefix, sizeof prefix) != 0 || (oid[length - 1] & 0x80) != 0)
+    return -1;
+  /* The last arc, base-128 with continuation bits, without leading 0x80. */
+  if (oid[sizeof prefix] == 0x80)
+    return -1;
+  for (i = sizeof prefix; i < length; i++)
+    {
+      if (i < length - 1 && !(oid[i] & 0x80))
+        return -1;
+      value = (value << 7) | (oid[i] & 0x7f);
+      if (value > G_MAXINT32 >> 7 && i < length - 1)
+        return -1;
+    }
+  return value <= G_MAXINT32 ? (int) value : -1;
+}
+
 /* The session key's enctype, read from the context itself: MIT answers
  * GSS_C_INQ_SSPI_SESSION_KEY with the key and an OID whose last arc is
  * the enctype. The key is wiped before it is released. */
@@ -627,20 +847,8 @@ session_etype (CastellanGss *self)
   major = gss_inquire_sec_context_by_oid (&minor, self->ctx, GSS_C_INQ_SSPI_SESSION_KEY, &set);
   if (GSS_ERROR (major) || set == GSS_C_NO_BUFFER_SET)
     return -1;
-  if (set->count >= 2 && set->elements[1].length > 0)
-    {
-      const guint8 *oid = set->elements[1].value;
-      gsize len = set->elements[1].length;
-      gsize start = len - 1;
-      int value = 0;
-
-      /* The last arc, base-128 with continuation bits. */
-      while (start > 0 && (oid[start - 1] & 0x80))
-        start--;
-      for (gsize i = start; i < len; i++)
-        value = (value << 7) | (oid[i] & 0x7f);
-      etype = value;
-    }
+  if (set->count >= 2)
+    etype = castellan_kerberos_etype_from_oid (set->elements[1].value, set->elements[1].length);
   for (gsize i = 0; i < set->count; i++)
     if (set->elements[i].value != NULL)
       explicit_bzero (set->elements[i].value, set->elements[i].length);
@@ -691,41 +899,187 @@ castellan_gss_get_delegated (CastellanGss *self)
   return (self->ret_flags & GSS_C_DELEG_FLAG) != 0;
 }
 
-/* The first request is sealed by the mechanism and, in step, by
- * castellan-ntlm-seal.c: when both agree to the byte, the rest is ours. A
- * host that negotiated otherwise (no key exchange, say) keeps the
- * mechanism's sealing. */
-static void
-check_ntlm (CastellanGss *self,
-            const guint8 *wrapped,
-            gsize         wrapped_length,
-            const guint8 *plaintext,
-            gsize         length)
+/* Why delegation, asked for, did not happen (see CastellanVerdict), or
+ * NULL. */
+const char *
+castellan_gss_get_delegation_reason (CastellanGss *self)
 {
-  gboolean same = castellan_ntlm_seal_check_first (&self->ntlm, self->ctx, FALSE, TRUE,
-                                                   wrapped, wrapped_length, plaintext, length);
+  return self->delegation_reason;
+}
 
-  self->ntlm_out = same ? NTLM_OWN : NTLM_MECHANISM;
-  g_debug ("NTLM sealing of requests: %s", same ? "own" : "the mechanism's");
+/**
+ * castellan_gss_get_server_principal:
+ *
+ * Returns: (transfer full) (nullable): the Kerberos principal that proved
+ *   the server, with its realm, once the context is complete; %NULL for
+ *   NTLM.
+ */
+char *
+castellan_gss_get_server_principal (CastellanGss *self)
+{
+  return g_strdup (self->server_principal);
+}
+
+/**
+ * castellan_kerberos_principal_matches:
+ * @principal: as Kerberos displays it, "service/host@REALM"
+ *
+ * Whether @principal names @service on @host: case aside, a trailing dot
+ * on either host aside, and whatever its realm.
+ */
+gboolean
+castellan_kerberos_principal_matches (const char *principal,
+                                      const char *service,
+                                      const char *host)
+{
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  const char *at;
+  const char *slash;
+  gsize len;
+
+  g_return_val_if_fail (service != NULL && host != NULL, FALSE);
+  if (principal == NULL)
+    return FALSE;
+  at = strrchr (principal, '@');
+  len = at ? (gsize) (at - principal) : strlen (principal);
+  slash = memchr (principal, '/', len);
+  if (slash == NULL || memchr (slash + 1, '/', len - (slash + 1 - principal)) != NULL ||
+      memchr (principal, '\\', len) != NULL)
+    return FALSE;
+  if ((gsize) (slash - principal) != strlen (service) ||
+      g_ascii_strncasecmp (principal, service, slash - principal) != 0)
+    return FALSE;
+  got = g_strndup (slash + 1, len - (slash + 1 - principal));
+  g_strchomp (got);
+  while (*got != '\0' && got[strlen (got) - 1] == '.')
+    got[strlen (got) - 1] = '\0';
+  want = spn_host (host);
+  return *want != '\0' && g_ascii_strcasecmp (got, want) == 0;
+}
+
+/**
+ * castellan_gss_check_target:
+ *
+ * Once the context is complete: whether the principal Kerberos proved is
+ * the SPN asked for. DNS canonicalisation (a host-based name with
+ * dns_canonicalize_hostname or rdns in krb5.conf) can turn the name asked
+ * for into another host's, and a forged DNS answer can choose which: the
+ * proof is then of a server the user never named. To be called right
+ * after the context completes, before anything is sent; sealing calls it
+ * too. NTLM proves no server, and passes.
+ */
+gboolean
+castellan_gss_check_target (CastellanGss  *self,
+                            GError       **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (!self->complete || !self->kerberos)
+    return TRUE;
+  if (!self->target_checked)
+    {
+      self->target_checked = TRUE;
+      if (self->server_principal == NULL)
+        g_set_error (&self->target_error, CASTELLAN_ERROR, CASTELLAN_ERROR_SERVER_PRINCIPAL_MISMATCH,
+                     _("Kerberos did not say which principal proved %s, so it cannot be checked against %s/%s. Nothing was sent."),
+                     self->host, self->service, self->host);
+      else if (!castellan_kerberos_principal_matches (self->server_principal, self->service, self->host))
+        g_set_error (&self->target_error, CASTELLAN_ERROR, CASTELLAN_ERROR_SERVER_PRINCIPAL_MISMATCH,
+                     _("Kerberos proved the server to be %s, not %s/%s as asked. DNS canonicalisation in krb5.conf (dns_canonicalize_hostname or rdns) or a forged DNS answer turns one name into another: set both to false in krb5.conf, or connect by the name the host is registered under. Nothing was sent."),
+                     self->server_principal, self->service, self->host);
+    }
+  if (self->target_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->target_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * castellan_gss_describe:
+ *
+ * Fills in what the security context tells of a connection: the method,
+ * who signed in, which principal proved the server, and delegation.
+ */
+void
+castellan_gss_describe (CastellanGss     *self,
+                        CastellanVerdict *verdict)
+{
+  verdict->auth = castellan_gss_get_method (self);
+  verdict->delegation = castellan_gss_get_delegated (self);
+  g_free (verdict->user);
+  verdict->user = castellan_gss_get_user (self);
+  g_free (verdict->server_principal);
+  verdict->server_principal = castellan_gss_get_server_principal (self);
+  verdict->delegation_requested = self->delegate_requested;
+  verdict->delegation_forced = self->delegate_always;
+  g_free (verdict->delegation_reason);
+  verdict->delegation_reason = g_strdup (self->delegation_reason);
+}
+
+/**
+ * castellan_gss_seal_padding:
+ * @padding: (out): how many bytes of padding castellan_gss_seal() puts
+ *   after @length bytes of data
+ *
+ * MS-WSMV's OriginalContent Length counts the padding as Windows does:
+ * the Kerberos tokens of RC4-HMAC and DES3 (RFC 4757, RFC 1964) pad the
+ * data, AES tokens (RFC 4121) and NTLM do not.
+ */
+gboolean
+castellan_gss_seal_padding (CastellanGss  *self,
+                            gsize          length,
+                            gsize         *padding,
+                            GError       **error)
+{
+  gss_iov_buffer_desc iov[3] = {
+    { GSS_IOV_BUFFER_TYPE_HEADER, GSS_C_EMPTY_BUFFER },
+    { GSS_IOV_BUFFER_TYPE_DATA, { length, NULL } },
+    { GSS_IOV_BUFFER_TYPE_PADDING, GSS_C_EMPTY_BUFFER },
+  };
+  OM_uint32 major, minor;
+  int conf = 0;
+
+  *padding = 0;
+  if (!self->kerberos)
+    return TRUE;
+  major = gss_wrap_iov_length (&minor, self->ctx, 1, GSS_C_QOP_DEFAULT, &conf, iov, 3);
+  if (GSS_ERROR (major))
+    {
+      set_gss_error (self, error, major, minor, _("encrypting a message"));
+      return FALSE;
+    }
+  *padding = iov[2].buffer.length;
+  return TRUE;
 }
 
 /**
  * castellan_gss_seal:
  * @body: where the signature length, the signature and the sealed data go
+ * @padding: (out): the padding after the data (see
+ *   castellan_gss_seal_padding())
  *
- * Kerberos: gss_wrap_iov with a separate header, sealed in place in @body.
- * NTLM (gss-ntlmssp has no IOV): gss_wrap, whose 16 first bytes are the
- * signature.
+ * Kerberos: gss_wrap_iov with a separate header, sealed in place in @body,
+ * the padding last. NTLM (gss-ntlmssp has no IOV): gss_wrap, whose 16
+ * first bytes are the signature.
  */
 gboolean
 castellan_gss_seal (CastellanGss  *self,
                     const guint8  *data,
                     gsize          length,
                     GByteArray    *body,
+                    gsize         *padding,
                     GError       **error)
 {
   OM_uint32 major, minor;
   int conf = 0;
+
+  *padding = 0;
+  /* Nothing goes to a server proven under another name. */
+  if (!castellan_gss_check_target (self, error))
+    return FALSE;
 
   if (self->kerberos)
     {
@@ -752,19 +1106,7 @@ castellan_gss_seal (CastellanGss  *self,
         goto failed;
       /* The padding may come out shorter than its bound. */
       g_byte_array_set_size (body, start + 4 + iov[0].buffer.length + length + iov[2].buffer.length);
-    }
-  else if (self->ntlm_out == NTLM_OWN)
-    {
-      guint32 sig_len = GUINT32_TO_LE (CASTELLAN_NTLM_SIGNATURE_SIZE);
-      guint start;
-
-      g_byte_array_append (body, (const guint8 *) &sig_len, 4);
-      start = body->len;
-      g_byte_array_set_size (body, start + CASTELLAN_NTLM_SIGNATURE_SIZE + length);
-      memcpy (body->data + start + CASTELLAN_NTLM_SIGNATURE_SIZE, data, length);
-      castellan_ntlm_seal_wrap (self->ntlm, body->data + start + CASTELLAN_NTLM_SIGNATURE_SIZE,
-                                length, body->data + start);
-      conf = 1;
+      *padding = iov[2].buffer.length;
     }
   else
     {
@@ -778,8 +1120,6 @@ castellan_gss_seal (CastellanGss  *self,
           gss_release_buffer (&minor, &out);
           goto failed;
         }
-      if (self->ntlm_out == NTLM_UNCHECKED)
-        check_ntlm (self, out.value, out.length, data, length);
       g_byte_array_append (body, (const guint8 *) &sig_len, 4);
       g_byte_array_append (body, out.value, out.length);
       gss_release_buffer (&minor, &out);
@@ -798,6 +1138,36 @@ failed:
   return FALSE;
 }
 
+/**
+ * castellan_kerberos_padding:
+ * @data: the decrypted data of an RFC 1964 style wrap token (RC4-HMAC,
+ *   DES3), padding included
+ * @padding: (out): its padding
+ *
+ * The padding ends the data: 1 to 8 bytes, each holding the count.
+ *
+ * Returns: whether the padding is well formed.
+ */
+gboolean
+castellan_kerberos_padding (const guint8 *data,
+                            gsize         length,
+                            gsize        *padding)
+{
+  guint8 n;
+
+  *padding = 0;
+  if (length == 0)
+    return FALSE;
+  n = data[length - 1];
+  if (n == 0 || n > 8 || n > length)
+    return FALSE;
+  for (gsize i = length - n; i < length; i++)
+    if (data[i] != n)
+      return FALSE;
+  *padding = n;
+  return TRUE;
+}
+
 static void
 release_gss_buffer (gpointer data)
 {
@@ -813,6 +1183,8 @@ release_gss_buffer (gpointer data)
  *   data; its bytes are decrypted in place, so the caller lends a body
  *   nothing else reads
  *
+ * @padding: (out): the padding found after the plaintext and removed
+ *
  * Returns: (transfer full): the plaintext, without a copy (Kerberos: a
  *   slice of @body; NTLM: the mechanism's own buffer), or %NULL when the
  *   message does not open with this context or was not encrypted.
@@ -823,6 +1195,7 @@ castellan_gss_unseal (CastellanGss  *self,
                       gsize          offset,
                       gsize          signature_length,
                       gsize          sealed_length,
+                      gsize         *padding,
                       GError       **error)
 {
   OM_uint32 major, minor;
@@ -840,16 +1213,24 @@ castellan_gss_unseal (CastellanGss  *self,
         { GSS_IOV_BUFFER_TYPE_DATA, GSS_C_EMPTY_BUFFER },
       };
 
+      /* The second data buffer stands where the padding would: MIT then
+       * leaves an RFC 1964 token's padding (RC4, DES3) at the end of the
+       * data, where castellan_kerberos_padding() finds it. */
+      *padding = 0;
       major = gss_unwrap_iov (&minor, self->ctx, &conf, NULL, iov, 3);
+      if (!GSS_ERROR (major) && signature_length > 0 && signature[0] == 0x60 &&
+          !castellan_kerberos_padding (iov[1].buffer.value, iov[1].buffer.length, padding))
+        major = GSS_S_BAD_SIG;
       if (!GSS_ERROR (major))
         plain = g_bytes_new_from_bytes (body, (guint8 *) iov[1].buffer.value - signature + offset,
-                                        iov[1].buffer.length);
+                                        iov[1].buffer.length - *padding);
     }
   else
     {
       gss_buffer_desc in = { signature_length + sealed_length, signature };
       gss_buffer_t out = g_new0 (gss_buffer_desc, 1);
 
+      *padding = 0;
       major = gss_unwrap (&minor, self->ctx, &in, out, &conf, NULL);
       if (!GSS_ERROR (major))
         plain = g_bytes_new_with_free_func (out->value, out->length, release_gss_buffer, out);

@@ -15,7 +15,8 @@ typedef struct
   const char *host;
   const char *user;            /* NULL: the default Kerberos credentials */
   const char *password;        /* NULL: the credential cache */
-  gboolean delegate;
+  gboolean delegate;           /* where the KDC marks the host ok-as-delegate */
+  gboolean delegate_always;    /* whatever the KDC says of the host */
   gboolean ntlm_allowed;       /* may Negotiate end in NTLM? */
   GBytes *channel_binding;     /* "tls-server-end-point:…" over HTTPS */
   CastellanGssCredentials *credentials; /* where credentials from a password are kept */
@@ -41,18 +42,38 @@ CastellanAuthMethod castellan_gss_get_method     (CastellanGss              *sel
 char               *castellan_gss_get_encryption (CastellanGss              *self);
 char               *castellan_gss_get_user       (CastellanGss              *self);
 gboolean            castellan_gss_get_delegated  (CastellanGss              *self);
+const char         *castellan_gss_get_delegation_reason (CastellanGss       *self);
+char               *castellan_gss_get_server_principal  (CastellanGss       *self);
+gboolean            castellan_gss_check_target   (CastellanGss              *self,
+                                                  GError                   **error);
+void                castellan_gss_describe       (CastellanGss              *self,
+                                                  CastellanVerdict          *verdict);
+gboolean            castellan_gss_seal_padding   (CastellanGss              *self,
+                                                  gsize                      length,
+                                                  gsize                     *padding,
+                                                  GError                   **error);
 gboolean            castellan_gss_seal           (CastellanGss              *self,
                                                   const guint8              *data,
                                                   gsize                      length,
                                                   GByteArray                *body,
+                                                  gsize                     *padding,
                                                   GError                   **error);
 GBytes             *castellan_gss_unseal         (CastellanGss              *self,
                                                   GBytes                    *body,
                                                   gsize                      offset,
                                                   gsize                      signature_length,
                                                   gsize                      sealed_length,
+                                                  gsize                     *padding,
                                                   GError                   **error);
 const char         *castellan_kerberos_etype_name (int                       etype);
+int                 castellan_kerberos_etype_from_oid (const guint8         *oid,
+                                                       gsize                 length);
+gboolean            castellan_kerberos_padding   (const guint8              *data,
+                                                  gsize                      length,
+                                                  gsize                     *padding);
+gboolean            castellan_kerberos_principal_matches (const char        *principal,
+                                                          const char        *service,
+                                                          const char        *host);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CastellanGss, castellan_gss_free)
 

@@ -13,6 +13,20 @@
 #define BOUNDARY "Encrypted Boundary"
 #define MAX_SIGNATURE 1024
 
+static char *
+sealed_head (CastellanGss *gss,
+             gsize         length)
+{
+  return g_strdup_printf ("--" BOUNDARY "\r\n"
+                          "\tContent-Type: %s\r\n"
+                          "\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%" G_GSIZE_FORMAT "\r\n"
+                          "--" BOUNDARY "\r\n"
+                          "\tContent-Type: application/octet-stream\r\n",
+                          castellan_gss_protocol (gss), length);
+}
+
+/* Length counts the padding of the Kerberos token, as Windows does (the
+ * RC4-HMAC and DES3 tokens pad; AES tokens do not). */
 GBytes *
 castellan_sealing_seal (CastellanGss  *gss,
                         const guint8  *plaintext,
@@ -20,19 +34,31 @@ castellan_sealing_seal (CastellanGss  *gss,
                         GError       **error)
 {
   GByteArray *body = g_byte_array_sized_new (length + 256);
-  g_autofree char *head = g_strdup_printf ("--" BOUNDARY "\r\n"
-                                           "\tContent-Type: %s\r\n"
-                                           "\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%" G_GSIZE_FORMAT "\r\n"
-                                           "--" BOUNDARY "\r\n"
-                                           "\tContent-Type: application/octet-stream\r\n",
-                                           castellan_gss_protocol (gss), length);
+  g_autofree char *head = NULL;
   static const char tail[] = "--" BOUNDARY "--\r\n";
+  gsize padding, sealed_padding;
+  gsize head_length;
 
-  g_byte_array_append (body, (const guint8 *) head, strlen (head));
-  if (!castellan_gss_seal (gss, plaintext, length, body, error))
+  if (!castellan_gss_seal_padding (gss, length, &padding, error))
     {
       g_byte_array_unref (body);
       return NULL;
+    }
+  head = sealed_head (gss, length + padding);
+  head_length = strlen (head);
+  g_byte_array_append (body, (const guint8 *) head, head_length);
+  if (!castellan_gss_seal (gss, plaintext, length, body, &sealed_padding, error))
+    {
+      g_byte_array_unref (body);
+      return NULL;
+    }
+  if (sealed_padding != padding)
+    {
+      /* Less padding than its bound: the head is written again. */
+      g_autofree char *right = sealed_head (gss, length + sealed_padding);
+
+      g_byte_array_remove_range (body, 0, head_length);
+      g_byte_array_prepend (body, (const guint8 *) right, strlen (right));
     }
   g_byte_array_append (body, (const guint8 *) tail, sizeof tail - 1);
   return g_byte_array_free_to_bytes (body);
@@ -263,7 +289,7 @@ castellan_sealing_unseal_in_place (CastellanGss  *gss,
   g_autofree char *boundary = castellan_sealing_boundary (content_type);
   CastellanSealedParts parts;
   g_autoptr(GBytes) plain = NULL;
-  gsize len;
+  gsize len, padding = 0;
   const guint8 *data = g_bytes_get_data (body, &len);
 
   if (!castellan_sealing_parse (data, len, boundary, &parts, error))
@@ -281,8 +307,11 @@ castellan_sealing_unseal_in_place (CastellanGss  *gss,
     }
 
   plain = castellan_gss_unseal (gss, body, parts.signature_offset, parts.signature_length,
-                                parts.sealed_length, error);
-  if (plain != NULL && g_bytes_get_size (plain) != parts.original_length)
+                                parts.sealed_length, &padding, error);
+  /* Windows counts the padding in Length; the plaintext alone is taken
+   * too, from a sender that leaves it out. */
+  if (plain != NULL && g_bytes_get_size (plain) + padding != parts.original_length &&
+      g_bytes_get_size (plain) != parts.original_length)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_SEALING_FAILED,
                    _("The decrypted reply has %lu bytes where its header announced %lu. It was discarded."),

@@ -28,6 +28,8 @@ castellan_verdict_copy (const CastellanVerdict *self)
   copy->tls_cipher_suite = g_strdup (self->tls_cipher_suite);
   copy->trusted_hosts_entry = g_strdup (self->trusted_hosts_entry);
   copy->user = g_strdup (self->user);
+  copy->server_principal = g_strdup (self->server_principal);
+  copy->delegation_reason = g_strdup (self->delegation_reason);
   return copy;
 }
 
@@ -41,6 +43,8 @@ castellan_verdict_free (CastellanVerdict *self)
   g_free (self->tls_cipher_suite);
   g_free (self->trusted_hosts_entry);
   g_free (self->user);
+  g_free (self->server_principal);
+  g_free (self->delegation_reason);
   g_free (self);
 }
 
@@ -81,7 +85,7 @@ castellan_verdict_get_level (const CastellanVerdict *self)
     return CASTELLAN_LEVEL_UNVERIFIED;
   if (encryption_is_weak (self->encryption) ||
       self->auth == CASTELLAN_AUTH_BASIC ||
-      self->delegation)
+      self->delegation || self->delegation_forced)
     return CASTELLAN_LEVEL_CAVEATS;
   return CASTELLAN_LEVEL_VERIFIED;
 }
@@ -150,7 +154,10 @@ castellan_verdict_explain (const CastellanVerdict *self)
   switch (self->identity)
     {
     case CASTELLAN_IDENTITY_KERBEROS:
-      g_ptr_array_add (lines, g_strdup_printf (_("The server’s identity is proven by Kerberos mutual authentication: only the real %s holds the key of its service principal."), self->host));
+      if (self->server_principal != NULL)
+        g_ptr_array_add (lines, g_strdup_printf (_("The server’s identity is proven by Kerberos mutual authentication: only the real %s holds the key of its service principal, %s."), self->host, self->server_principal));
+      else
+        g_ptr_array_add (lines, g_strdup_printf (_("The server’s identity is proven by Kerberos mutual authentication: only the real %s holds the key of its service principal."), self->host));
       break;
     case CASTELLAN_IDENTITY_TLS:
       g_ptr_array_add (lines, g_strdup_printf (_("The server’s identity is proven by its TLS certificate, issued for %s by an authority this computer trusts."), self->host));
@@ -183,11 +190,42 @@ castellan_verdict_explain (const CastellanVerdict *self)
   if (self->trusted_hosts_entry != NULL)
     g_ptr_array_add (lines, g_strdup_printf (_("Allowed because the TrustedHosts entry “%s” covers this host: you accepted that its identity cannot be verified."), self->trusted_hosts_entry));
 
+  if (self->delegation_forced)
+    g_ptr_array_add (lines, g_strdup (_("Delegation was forced: your forwardable ticket-granting ticket goes to the host whether or not the KDC trusts it for delegation (ok-as-delegate).")));
   if (self->delegation)
     g_ptr_array_add (lines, g_strdup (_("Delegation is on: the server holds a credential it can use to reach other machines as you.")));
+  else if (self->delegation_requested)
+    {
+      g_autofree char *note = castellan_verdict_delegation_note (self);
+
+      g_ptr_array_add (lines, g_steal_pointer (&note));
+    }
 
   g_ptr_array_add (lines, NULL);
   return (char **) g_ptr_array_free (lines, FALSE);
+}
+
+/**
+ * castellan_verdict_delegation_note:
+ *
+ * Returns: (transfer full) (nullable): why delegation, asked for, did not
+ *   happen, and what would make it; %NULL when it was not asked for or
+ *   happened.
+ */
+char *
+castellan_verdict_delegation_note (const CastellanVerdict *self)
+{
+  const char *reason = self->delegation_reason;
+
+  if (!self->delegation_requested || self->delegation)
+    return NULL;
+  if (g_strcmp0 (reason, "not-forwardable") == 0)
+    return g_strdup (_("Delegation was asked for but not done: your ticket-granting ticket is not forwardable. Sign in again with a forwardable ticket (kinit -f, or forwardable = true in krb5.conf)."));
+  if (g_strcmp0 (reason, "not-ok-as-delegate") == 0)
+    return g_strdup (_("Delegation was asked for but not done: the KDC does not trust this host for delegation (its ticket lacks ok-as-delegate). Have the host trusted for delegation, or force it if you accept the risk."));
+  if (g_strcmp0 (reason, "ntlm") == 0)
+    return g_strdup (_("Delegation was asked for but not done: NTLM cannot delegate; only Kerberos can."));
+  return g_strdup (_("Delegation was asked for but not done: the Kerberos library did not hand the host a credential."));
 }
 
 /**
@@ -217,6 +255,8 @@ castellan_verdict_improvements (const CastellanVerdict *self)
     g_ptr_array_add (lines, g_strdup (_("Use Kerberos or Negotiate instead of Basic, so that no password is sent.")));
   if (g_str_equal (self->encryption, "tls-1.0") || g_str_equal (self->encryption, "tls-1.1"))
     g_ptr_array_add (lines, g_strdup (_("Enable TLS 1.2 or later on the host.")));
+  if (self->delegation_forced)
+    g_ptr_array_add (lines, g_strdup (_("Do not force delegation: have the host trusted for delegation in the directory instead.")));
   if (self->delegation)
     g_ptr_array_add (lines, g_strdup (_("Turn delegation off unless this session must reach other machines.")));
 
@@ -300,7 +340,11 @@ castellan_verdict_to_json (const CastellanVerdict *self,
   castellan_json_member (out, "encryption", self->encryption, TRUE);
   castellan_json_member (out, "tls_cipher_suite", self->tls_cipher_suite, TRUE);
   castellan_json_member (out, "trusted_hosts_entry", self->trusted_hosts_entry, TRUE);
+  castellan_json_member (out, "server_principal", self->server_principal, TRUE);
   g_string_append_printf (out, ",\"delegation\":%s", self->delegation ? "true" : "false");
+  g_string_append_printf (out, ",\"delegation_requested\":%s", self->delegation_requested ? "true" : "false");
+  g_string_append_printf (out, ",\"delegation_forced\":%s", self->delegation_forced ? "true" : "false");
+  castellan_json_member (out, "delegation_reason", self->delegation_reason, TRUE);
   castellan_json_member (out, "level", castellan_verdict_level_id (level), TRUE);
   g_string_append_printf (out, ",\"exit_code\":%d}\n", exit_code);
   return g_string_free (out, FALSE);

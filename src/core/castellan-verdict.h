@@ -49,6 +49,10 @@ typedef struct
   char *trusted_hosts_entry;  /* the entry that allowed an unproven server */
   gboolean delegation;
   char *user;                 /* who authenticated, as the credential names it */
+  char *server_principal;     /* the Kerberos principal that proved the server */
+  gboolean delegation_requested;
+  gboolean delegation_forced; /* asked for whatever the KDC says of the host */
+  char *delegation_reason;    /* asked for but not done: "not-forwardable", "not-ok-as-delegate", "ntlm", "declined" */
 } CastellanVerdict;
 
 CastellanVerdict *castellan_verdict_new            (void);
@@ -63,6 +67,7 @@ gboolean          castellan_verdict_is_weaker_than (const CastellanVerdict *self
                                                     const CastellanVerdict *previous);
 char             *castellan_verdict_to_json        (const CastellanVerdict *self,
                                                     int                     exit_code);
+char             *castellan_verdict_delegation_note (const CastellanVerdict *self);
 
 const char       *castellan_server_identity_to_string (CastellanServerIdentity identity);
 const char       *castellan_auth_method_to_string     (CastellanAuthMethod     auth);

@@ -87,14 +87,16 @@ class Client:
             iov = graw.IOV(graw.IOVBufferType.header, data,
                            graw.IOVBufferType.padding, std_layout=False)
             graw.wrap_iov(self.ctx, iov, confidential=True)
-            sig, sealed = iov[0].value, iov[1].value + (iov[2].value or b"")
+            padding = iov[2].value or b""
+            sig, sealed = iov[0].value, iov[1].value + padding
         else:
             wrapped = self.ctx.wrap(data, True).message
-            sig, sealed = wrapped[:16], wrapped[16:]
+            sig, sealed, padding = wrapped[:16], wrapped[16:], b""
+        # Length counts the padding (RC4-HMAC and DES3 tokens), as Windows does.
         return (b"--Encrypted Boundary\r\n"
                 + b"\tContent-Type: " + self.protocol.encode() + b"\r\n"
                 + b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length="
-                + str(len(data)).encode() + b"\r\n"
+                + str(len(data) + len(padding)).encode() + b"\r\n"
                 + b"--Encrypted Boundary\r\n"
                 + b"\tContent-Type: application/octet-stream\r\n"
                 + struct.pack("<I", len(sig)) + sig + sealed
@@ -117,6 +119,10 @@ class Client:
             plain = self.ctx.unwrap(sig + sealed).message
         if not m or int(m.group(1)) != len(plain):
             raise ValueError("decrypted length does not match Length=")
+        # An RFC 1964 token (RC4-HMAC, DES3) leaves its padding in the data:
+        # 1 to 8 bytes, each holding the count.
+        if self.kerberos and sig[:1] == b"\x60":
+            plain = plain[:-plain[-1]]
         return plain
 
     def post(self, envelope: bytes, sealed=True):

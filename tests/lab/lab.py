@@ -39,6 +39,12 @@ NONADMIN = "operator"
 # Services the KDC has keys for: the default SPN service and the one some
 # Windows setups use, so that an SPN override can be tested.
 SPN_SERVICES = ("HTTP", "WSMAN")
+# More services on localhost, each standing for a host the KDC treats its
+# own way (the peer accepts every key of its keytab): DELEG is trusted for
+# delegation (ok-as-delegate); RC4 has an RC4-HMAC key only, so that its
+# tickets and session keys are RC4.
+DELEGATE_SERVICE = "DELEG"
+RC4_SERVICE = "RC4"
 WAIT_SECONDS = 10
 
 
@@ -98,6 +104,8 @@ def krb5_conf(d, port):
     rdns = false
     udp_preference_limit = 1
     forwardable = true
+    # The KDC issues RC4 session keys only when told to: the RC4 service.
+    allow_rc4 = true
     default_ccache_name = FILE:{d}/ccache
 [realms]
     {REALM} = {{
@@ -135,6 +143,13 @@ def make_kdc_db(d, env, passwords):
     for svc in SPN_SERVICES:
         queries.append(f"addprinc -randkey {svc}/localhost@{REALM}")
         queries.append(f"ktadd -k {d}/http.keytab {svc}/localhost@{REALM}")
+    deleg = f"{DELEGATE_SERVICE}/localhost@{REALM}"
+    queries += [f"addprinc -randkey +ok_as_delegate {deleg}",
+                f"ktadd -k {d}/http.keytab {deleg}"]
+    rc4 = f"{RC4_SERVICE}/localhost@{REALM}"
+    queries += [f"addprinc -randkey -e rc4-hmac:normal {rc4}",
+                f"setstr {rc4} session_enctypes rc4-hmac",
+                f"ktadd -k {d}/http.keytab -e rc4-hmac:normal {rc4}"]
     # kadmin.local reads its commands from stdin: one process for all.
     sh(["kadmin.local"], env=env, stdin="\n".join(queries) + "\nquit\n")
 

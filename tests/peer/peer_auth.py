@@ -83,8 +83,10 @@ class GssAcceptor:
     def complete(self):
         return self.user is not None
 
-    def seal(self, plaintext: bytes) -> tuple[bytes, bytes]:
-        """Return (signature, sealed data) as MS-WSMV frames them."""
+    def seal(self, plaintext: bytes) -> tuple[bytes, bytes, int]:
+        """Return (signature, sealed data, padding length) as MS-WSMV frames
+        them: the padding (RC4-HMAC and DES3 tokens have some, AES tokens
+        none) ends the sealed data, and Windows counts it in Length."""
         if self.mech == "kerberos":
             iov = graw.IOV(
                 graw.IOVBufferType.header,
@@ -93,18 +95,21 @@ class GssAcceptor:
                 std_layout=False,
             )
             graw.wrap_iov(self.ctx, iov, confidential=True)
-            return iov[0].value, iov[1].value + (iov[2].value or b"")
+            padding = iov[2].value or b""
+            return iov[0].value, iov[1].value + padding, len(padding)
         wrapped = self.ctx.wrap(plaintext, True).message
-        return wrapped[:16], wrapped[16:]
+        return wrapped[:16], wrapped[16:], 0
 
-    def unseal(self, signature: bytes, sealed: bytes) -> bytes:
+    def unseal(self, signature: bytes, sealed: bytes) -> tuple[bytes, int]:
+        """Return (plaintext, padding length): gss_unwrap of the whole token
+        drops the padding, which Length counts."""
         try:
             res = self.ctx.unwrap(signature + sealed)
         except gssapi.exceptions.GSSError as exc:
             raise SealError(f"unwrap failed: {exc}") from exc
         if not res.encrypted:
             raise SealError("message was signed but not sealed")
-        return res.message
+        return res.message, len(sealed) - len(res.message)
 
 
 def frame_sealed(protocol: str, signature: bytes, sealed: bytes, length: int) -> bytes:

@@ -415,9 +415,10 @@ class Handler(BaseHTTPRequestHandler):
                 protocol, length, sig, data = parse_sealed(body)
                 if protocol.lower() != PROTOCOLS[self.gss.scheme].lower():
                     raise SealError(f"unexpected protocol {protocol}")
-                body = self.gss.unseal(sig, data)
-                if len(body) != length:
-                    raise SealError(f"Length={length} but {len(body)} bytes decrypted")
+                body, padding = self.gss.unseal(sig, data)
+                if len(body) + padding != length:
+                    raise SealError(f"Length={length} but {len(body)} bytes decrypted"
+                                    f" and {padding} of padding")
             except SealError as exc:
                 self.state.connections.update(self.record, refused_sealed=1)
                 self.log_message("refused sealed request: %s", exc)
@@ -472,12 +473,12 @@ class Handler(BaseHTTPRequestHandler):
         faults = self.state.faults
         if sealed and not faults.take("plaintext", action):
             protocol = PROTOCOLS[self.gss.scheme]
-            sig, data = self.gss.seal(response)
+            sig, data, padding = self.gss.seal(response)
             if faults.take("tamper", action):
                 data = bytearray(data)
                 data[len(data) // 2] ^= 0x01
                 data = bytes(data)
-            payload = frame_sealed(protocol, sig, data, len(response))
+            payload = frame_sealed(protocol, sig, data, len(response) + padding)
             ctype = (
                 f'multipart/encrypted;protocol="{protocol}";boundary="Encrypted Boundary"'
             )
