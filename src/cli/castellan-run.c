@@ -143,7 +143,7 @@ options_for (const Args              *a,
   if (endpoint == NULL)
     return NULL;
   if (a->port > 0)
-    endpoint->port = (guint16) a->port;
+    castellan_endpoint_set_port (endpoint, (guint16) a->port);
   o = castellan_connect_options_copy (template);
   castellan_endpoint_free (o->endpoint);
   o->endpoint = g_steal_pointer (&endpoint);

@@ -282,7 +282,7 @@ castellan_host_to_options (CastellanHost  *self,
   if (endpoint == NULL)
     return NULL;
   if (castellan_host_get_port (self) != 0)
-    endpoint->port = (guint16) castellan_host_get_port (self);
+    castellan_endpoint_set_port (endpoint, (guint16) castellan_host_get_port (self));
   options = castellan_connect_options_new (endpoint);
   if (auth != NULL && !castellan_auth_request_from_string (auth, &options->auth))
     {
