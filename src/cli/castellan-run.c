@@ -107,6 +107,7 @@ build_options (const Args               *a,
     {
       g_autoptr(GError) local = NULL;
 
+      g_clear_object (&o->tls_database);
       o->tls_database = castellan_trust_database_new (a->ca_file, &local);
       if (o->tls_database == NULL)
         {
@@ -219,6 +220,16 @@ main (int   argc,
     {
       printf ("castellan-run %s\n", PACKAGE_VERSION);
       return 0;
+    }
+
+  /* A relative --ca-file means the current directory, as on any command
+   * line; it is made absolute now, while that is what it means. */
+  if (a.ca_file != NULL && !g_path_is_absolute (a.ca_file))
+    {
+      char *absolute = g_canonicalize_filename (a.ca_file, NULL);
+
+      g_free (a.ca_file);
+      a.ca_file = absolute;
     }
 
   if (a.port < 0 || a.port > G_MAXUINT16)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "castellan-connect-options.h"
+#include "castellan-trust-database.h"
 
 CastellanConnectOptions *
 castellan_connect_options_new (const CastellanEndpoint *endpoint)
@@ -16,6 +17,9 @@ castellan_connect_options_new (const CastellanEndpoint *endpoint)
   self->request_timeout = CASTELLAN_DEFAULT_REQUEST_TIMEOUT;
   self->trusted_hosts = castellan_trusted_hosts_parse (NULL);
   self->credentials = castellan_gss_credentials_new ();
+  /* The process's one copy of the system's anchors, rather than one read
+   * per connection (see castellan-trust-database.c). */
+  self->tls_database = g_object_ref (castellan_trust_database_get_default ());
   return self;
 }
 
@@ -33,6 +37,7 @@ castellan_connect_options_copy (const CastellanConnectOptions *self)
   copy->spn_service = g_strdup (self->spn_service);
   copy->tls_database = self->tls_database ? g_object_ref (self->tls_database) : NULL;
   copy->pinned_sha256 = g_strdup (self->pinned_sha256);
+  copy->proxy = g_strdup (self->proxy);
   copy->trusted_hosts = castellan_trusted_hosts_parse (trusted);
   return copy;
 }
@@ -77,6 +82,7 @@ castellan_connect_options_free (CastellanConnectOptions *self)
   g_free (self->spn_service);
   g_clear_object (&self->tls_database);
   g_free (self->pinned_sha256);
+  g_free (self->proxy);
   castellan_trusted_hosts_free (self->trusted_hosts);
   g_free (self);
 }

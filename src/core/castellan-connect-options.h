@@ -22,8 +22,10 @@ typedef struct
   char *user;
   char *password;
   char *spn_service;              /* NULL: HTTP */
-  GTlsDatabase *tls_database;     /* NULL: the system's trust anchors */
+  GTlsDatabase *tls_database;     /* the system's trust anchors unless replaced;
+                                   * NULL: glib-networking's default */
   char *pinned_sha256;            /* hex SHA-256 of the certificate, or NULL */
+  char *proxy;  /* NULL: connect directly; else the URL of an HTTPS CONNECT proxy */
   CastellanTrustedHosts *trusted_hosts;
   gboolean allow_unencrypted;     /* Basic over HTTP: never by default */
   gboolean delegate;

@@ -296,6 +296,7 @@ castellan_host_to_options (CastellanHost  *self,
   options->delegate = castellan_host_get_delegation (self);
   if (ca_file != NULL)
     {
+      g_clear_object (&options->tls_database);
       options->tls_database = castellan_trust_database_new (ca_file, error);
       if (options->tls_database == NULL)
         return NULL;
