@@ -21,6 +21,7 @@ typedef struct
   char *user;
   char *password_file;
   char *ca_file;
+  char *proxy;
   char *trusted_hosts;
   char *report;
   char *hosts;
@@ -45,6 +46,7 @@ args_clear (Args *a)
   g_free (a->user);
   g_free (a->password_file);
   g_free (a->ca_file);
+  g_free (a->proxy);
   g_free (a->trusted_hosts);
   g_free (a->report);
   g_free (a->hosts);
@@ -117,6 +119,18 @@ build_options (const Args               *a,
         }
     }
 
+  if (a->proxy != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+
+      if (!castellan_connect_options_set_proxy (o, a->proxy, &local))
+        {
+          g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+                       "--proxy: %s", local->message);
+          return FALSE;
+        }
+    }
+
   if (a->trusted_hosts != NULL)
     castellan_connect_options_set_trusted_hosts (o, a->trusted_hosts);
   else
@@ -170,6 +184,7 @@ main (int   argc,
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &a.password_file, N_("Read the password from the first line of FILE"), N_("FILE") },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &a.ca_file, N_("PEM trust anchors added for HTTPS"), N_("FILE") },
     { "pin-sha256", 0, 0, G_OPTION_ARG_STRING, &a.pin, N_("Accept the HTTPS certificate with this SHA-256 fingerprint"), N_("HEX") },
+    { "proxy", 0, 0, G_OPTION_ARG_STRING, &a.proxy, N_("Reach the hosts through this HTTPS CONNECT proxy (http://HOST:PORT or https://HOST:PORT)"), N_("URL") },
     { "trusted-hosts", 0, 0, G_OPTION_ARG_STRING, &a.trusted_hosts, N_("TrustedHosts in WinRM syntax (overrides the saved list)"), N_("LIST") },
     { "spn-service", 0, 0, G_OPTION_ARG_STRING, &a.spn_service, N_("Kerberos service of the host’s SPN (default HTTP)"), N_("NAME") },
     { "delegate", 0, 0, G_OPTION_ARG_NONE, &a.delegate, N_("Hand the host a Kerberos credential for a second hop"), NULL },

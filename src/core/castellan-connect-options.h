@@ -39,6 +39,9 @@ CastellanConnectOptions *castellan_connect_options_copy (const CastellanConnectO
 void                     castellan_connect_options_free (CastellanConnectOptions       *self);
 void                     castellan_connect_options_set_password (CastellanConnectOptions *self,
                                                                  const char              *password);
+gboolean                 castellan_connect_options_set_proxy (CastellanConnectOptions  *self,
+                                                              const char               *url,
+                                                              GError                  **error);
 gboolean                 castellan_connect_options_set_trusted_hosts (CastellanConnectOptions *self,
                                                                       const char              *value);
 
