@@ -110,7 +110,9 @@ test_endpoint_parse (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(CastellanEndpoint) ep = castellan_endpoint_parse (c->input, c->https_default, &error);
 
-      g_test_message ("input “%s”", c->input);
+      g_autofree char *shown = g_strescape (c->input, NULL);
+
+      g_test_message ("input “%s”", shown);
       if (c->url == NULL)
         {
           g_assert_null (ep);
