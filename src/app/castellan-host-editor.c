@@ -21,6 +21,7 @@ struct _CastellanHostEditor
   AdwEntryRow *user_row;
   AdwComboRow *shell_row;
   AdwEntryRow *spn_row;
+  AdwEntryRow *proxy_row;
   AdwEntryRow *group_row;
   AdwEntryRow *tags_row;
   AdwEntryRow *notes_row;
@@ -79,6 +80,7 @@ load (CastellanHostEditor *self)
     if (g_strcmp0 (castellan_host_get_shell (h), shell_ids[i]) == 0)
       adw_combo_row_set_selected (self->shell_row, i);
   set_text (self->spn_row, h, "spn-service");
+  set_text (self->proxy_row, h, "proxy");
   set_text (self->group_row, h, "group");
   set_text (self->tags_row, h, "tags");
   set_text (self->notes_row, h, "notes");
@@ -114,6 +116,7 @@ store (CastellanHostEditor *self,
                 NULL);
   get_text (self->user_row, h, "user");
   get_text (self->spn_row, h, "spn-service");
+  get_text (self->proxy_row, h, "proxy");
   get_text (self->group_row, h, "group");
   get_text (self->tags_row, h, "tags");
   get_text (self->notes_row, h, "notes");
@@ -204,6 +207,7 @@ castellan_host_editor_class_init (CastellanHostEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, auth_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, user_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, spn_row);
+  gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, proxy_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, shell_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, group_row);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostEditor, tags_row);

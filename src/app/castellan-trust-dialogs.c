@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "castellan-trust-dialogs.h"
@@ -44,6 +46,7 @@ castellan_trust_confirm_add (GtkWindow            *parent,
   const char *scope;
   g_autofree char *heading = NULL;
   g_autofree char *body = NULL;
+  g_autofree char *reach = NULL;
   AdwMessageDialog *dialog;
 
   scope = risk == CASTELLAN_TRUST_RISK_CRITICAL
@@ -52,8 +55,10 @@ castellan_trust_confirm_add (GtkWindow            *parent,
             ? _("This entry covers many hosts, including ones that do not exist yet.")
             : _("This entry covers this one host.");
   heading = g_strdup_printf (_("Add “%s” to TrustedHosts?"), entry);
-  body = g_strdup_printf (_("TrustedHosts only silences the “server identity cannot be verified” refusal. It says nothing about whether a host is trustworthy: a machine that takes over the address would receive your sign-in and your commands, and NTLM traffic is sealed with a weak cipher. %s\n\nPrefer HTTPS with a valid certificate, or Kerberos by host name, which prove the server."),
-                          scope);
+  if (strchr (entry, ',') == NULL)
+    reach = castellan_trust_entry_describe_reach (entry);
+  body = g_strdup_printf (_("TrustedHosts only silences the “server identity cannot be verified” refusal. It says nothing about whether a host is trustworthy: a machine that takes over the address would receive your sign-in and your commands, and NTLM traffic is sealed with a weak cipher. %s%s%s\n\nPrefer HTTPS with a valid certificate, or Kerberos by host name, which prove the server."),
+                          scope, reach ? " " : "", reach ? reach : "");
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, body));
   adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "add", _("_Add Anyway"), NULL);
   adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_DESTRUCTIVE);

@@ -17,6 +17,7 @@ typedef struct
   AdwActionRow *string_row;
   CastellanInventory *inventory;
   char *path;
+  char *unreadable;  /* why the file could not be read: it is then never saved over */
   CastellanTrustedHosts *list;
   char *pending;  /* entries waiting for confirmation */
 } Manager;
@@ -30,6 +31,7 @@ manager_free (Manager *m)
   g_object_unref (m->inventory);
   castellan_trusted_hosts_free (m->list);
   g_free (m->path);
+  g_free (m->unreadable);
   g_free (m->pending);
   g_free (m);
 }
@@ -39,6 +41,13 @@ save (Manager *m)
 {
   g_autoptr(GError) error = NULL;
 
+  /* What this window shows is not what the file holds: writing it would
+   * replace entries nobody has seen. */
+  if (m->unreadable != NULL)
+    {
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (m->window), adw_toast_new (m->unreadable));
+      return;
+    }
   if (!castellan_trusted_hosts_save (m->list, m->path, &error))
     {
       AdwToast *toast = adw_toast_new (error->message);
@@ -98,20 +107,22 @@ rebuild (Manager *m)
       const char *entry = castellan_trusted_hosts_get_entry (m->list, i);
       CastellanTrustRisk risk = castellan_trust_entry_risk (entry);
       g_autofree char *covers = covered_hosts (m, entry);
+      g_autofree char *reach = castellan_trust_entry_describe_reach (entry);
+      g_autofree char *subtitle = g_strdup_printf ("%s\n%s", reach, covers);
       GtkWidget *row = adw_action_row_new ();
       GtkWidget *badge = gtk_label_new (risk == CASTELLAN_TRUST_RISK_CRITICAL ? _("Every host")
                                         : risk == CASTELLAN_TRUST_RISK_BROAD ? _("Many hosts")
                                         : _("One host"));
       GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
       g_autofree char *remove_label = g_strdup_printf (_("Remove %s"), entry);
-      g_autofree char *description = g_strdup_printf (_("Risk: %s. %s"),
+      g_autofree char *description = g_strdup_printf (_("Risk: %s. %s %s"),
                                                       risk == CASTELLAN_TRUST_RISK_CRITICAL ? _("critical")
                                                       : risk == CASTELLAN_TRUST_RISK_BROAD ? _("broad")
-                                                      : _("narrow"), covers);
+                                                      : _("narrow"), reach, covers);
 
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry);
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), covers);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
       gtk_widget_add_css_class (badge, risk == CASTELLAN_TRUST_RISK_NARROW ? "dim-label"
                                        : risk == CASTELLAN_TRUST_RISK_BROAD ? "warning" : "error");
       gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
@@ -206,7 +217,12 @@ castellan_trusted_hosts_window_new (GtkWindow          *parent,
   m->path = castellan_trusted_hosts_default_path ();
   m->list = castellan_trusted_hosts_load (m->path, &error);
   if (m->list == NULL)
-    m->list = castellan_trusted_hosts_parse (NULL);
+    {
+      m->list = castellan_trusted_hosts_parse (NULL);
+      m->unreadable = g_strdup_printf (_("%s Nothing will be saved over it: fix the file’s permissions or move it away, then open this window again."),
+                                       error->message);
+      gtk_widget_set_sensitive (add, FALSE);
+    }
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (about), _("Hosts Whose Identity Is Not Verified"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (about),
@@ -239,7 +255,12 @@ castellan_trusted_hosts_window_new (GtkWindow          *parent,
   adw_preferences_window_add (ADW_PREFERENCES_WINDOW (m->window), ADW_PREFERENCES_PAGE (page));
   g_object_set_data_full (G_OBJECT (m->window), "manager", m, (GDestroyNotify) manager_free);
   rebuild (m);
-  if (error != NULL)
-    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (m->window), adw_toast_new (error->message));
+  if (m->unreadable != NULL)
+    {
+      AdwToast *toast = adw_toast_new (m->unreadable);
+
+      adw_toast_set_timeout (toast, 0);
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (m->window), toast);
+    }
   return m->window;
 }

@@ -21,6 +21,7 @@ typedef struct
   char *user;
   char *password_file;
   char *ca_file;
+  char *proxy;
   char *trusted_hosts;
   char *report;
   char *hosts;
@@ -46,6 +47,7 @@ args_clear (Args *a)
   g_free (a->user);
   g_free (a->password_file);
   g_free (a->ca_file);
+  g_free (a->proxy);
   g_free (a->trusted_hosts);
   g_free (a->report);
   g_free (a->hosts);
@@ -109,11 +111,24 @@ build_options (const Args               *a,
     {
       g_autoptr(GError) local = NULL;
 
+      g_clear_object (&o->tls_database);
       o->tls_database = castellan_trust_database_new (a->ca_file, &local);
       if (o->tls_database == NULL)
         {
           g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,
                        _("Cannot read the CA file %s: %s"), a->ca_file, local->message);
+          return FALSE;
+        }
+    }
+
+  if (a->proxy != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+
+      if (!castellan_connect_options_set_proxy (o, a->proxy, &local))
+        {
+          g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+                       "--proxy: %s", local->message);
           return FALSE;
         }
     }
@@ -145,7 +160,7 @@ options_for (const Args              *a,
   if (endpoint == NULL)
     return NULL;
   if (a->port > 0)
-    endpoint->port = (guint16) a->port;
+    castellan_endpoint_set_port (endpoint, (guint16) a->port);
   o = castellan_connect_options_copy (template);
   castellan_endpoint_free (o->endpoint);
   o->endpoint = g_steal_pointer (&endpoint);
@@ -171,6 +186,7 @@ main (int   argc,
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &a.password_file, N_("Read the password from the first line of FILE"), N_("FILE") },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &a.ca_file, N_("PEM trust anchors added for HTTPS"), N_("FILE") },
     { "pin-sha256", 0, 0, G_OPTION_ARG_STRING, &a.pin, N_("Accept the HTTPS certificate with this SHA-256 fingerprint"), N_("HEX") },
+    { "proxy", 0, 0, G_OPTION_ARG_STRING, &a.proxy, N_("Reach the hosts through this HTTPS CONNECT proxy (http://HOST:PORT or https://HOST:PORT)"), N_("URL") },
     { "trusted-hosts", 0, 0, G_OPTION_ARG_STRING, &a.trusted_hosts, N_("TrustedHosts in WinRM syntax (overrides the saved list)"), N_("LIST") },
     { "spn-service", 0, 0, G_OPTION_ARG_STRING, &a.spn_service, N_("Kerberos service of the host’s SPN (default HTTP)"), N_("NAME") },
     { "delegate", 0, 0, G_OPTION_ARG_NONE, &a.delegate, N_("Hand the host a Kerberos credential for a second hop, if the KDC trusts it for delegation"), NULL },
@@ -222,6 +238,16 @@ main (int   argc,
     {
       printf ("castellan-run %s\n", PACKAGE_VERSION);
       return 0;
+    }
+
+  /* A relative --ca-file means the current directory, as on any command
+   * line; it is made absolute now, while that is what it means. */
+  if (a.ca_file != NULL && !g_path_is_absolute (a.ca_file))
+    {
+      char *absolute = g_canonicalize_filename (a.ca_file, NULL);
+
+      g_free (a.ca_file);
+      a.ca_file = absolute;
     }
 
   if (a.port < 0 || a.port > G_MAXUINT16)

@@ -22,7 +22,8 @@ typedef struct
   char *user;
   char *password;
   char *spn_service;              /* NULL: HTTP */
-  GTlsDatabase *tls_database;     /* NULL: the system's trust anchors */
+  GTlsDatabase *tls_database;     /* the system's trust anchors unless replaced;
+                                   * NULL: glib-networking's default */
   char *pinned_sha256;            /* hex SHA-256 of the certificate, or NULL */
   char *proxy;  /* NULL: connect directly; else the URL of an HTTPS CONNECT proxy */
   CastellanTrustedHosts *trusted_hosts;
@@ -39,6 +40,9 @@ CastellanConnectOptions *castellan_connect_options_copy (const CastellanConnectO
 void                     castellan_connect_options_free (CastellanConnectOptions       *self);
 void                     castellan_connect_options_set_password (CastellanConnectOptions *self,
                                                                  const char              *password);
+gboolean                 castellan_connect_options_set_proxy (CastellanConnectOptions  *self,
+                                                              const char               *url,
+                                                              GError                  **error);
 gboolean                 castellan_connect_options_set_trusted_hosts (CastellanConnectOptions *self,
                                                                       const char              *value);
 

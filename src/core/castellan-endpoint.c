@@ -50,75 +50,111 @@ valid_host (const char *host)
   return host[0] != '.' && host[0] != '-';
 }
 
-static gboolean
-parse_port (const char  *text,
-            guint16     *port,
-            GError     **error)
+static void
+refuse_port (const char  *text,
+             GError     **error)
 {
-  guint64 value = 0;
+  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+               _("“%s” does not have a valid port number: use a number from 1 to 65535, as in srv01:5986."),
+               text);
+}
 
-  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT16, &value, NULL))
-    {
-      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
-                   _("“%s” is not a port number: use a number from 1 to 65535."),
-                   text);
-      return FALSE;
-    }
+static void
+refuse_host (const char  *text,
+             GError     **error)
+{
+  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+               _("“%s” is not a host name or address: type a name such as srv01.corp.example, an address such as 192.0.2.10, or https://srv01."),
+               text);
+}
 
-  *port = (guint16) value;
+/* What a URL may hold but a WinRM address must not: refused here, before
+ * GUri, which would otherwise quietly encode a space or keep a fragment
+ * that the request line would then differ by. */
+static gboolean
+check_controls (const char  *text,
+                GError     **error)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      {
+        /* Printed escaped: a line break in an error message would itself
+         * be a way to forge output. */
+        g_autofree char *shown = g_strescape (text, NULL);
+
+        g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+                     _("The address “%s” contains a control character (a line break, tab or the like): type the address alone on one line, such as https://srv01.corp.example:5986/wsman."),
+                     shown);
+        return FALSE;
+      }
   return TRUE;
 }
 
-/* Splits "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
 static gboolean
-split_host_port (const char  *text,
-                 char       **host,
-                 char       **port)
+check_shape (const char  *text,
+             GError     **error)
 {
-  const char *colon;
-
-  if (text[0] == '[')
-    {
-      const char *close = strchr (text, ']');
-
-      if (close == NULL)
-        return FALSE;
-      *host = g_strndup (text + 1, close - text - 1);
-      if (close[1] == '\0')
-        *port = NULL;
-      else if (close[1] == ':')
-        *port = g_strdup (close + 2);
-      else
-        return FALSE;
-      return TRUE;
-    }
-
-  colon = strchr (text, ':');
-  if (colon != NULL && strchr (colon + 1, ':') != NULL)
-    {
-      /* More than one colon and no brackets: an IPv6 address alone. */
-      *host = g_strdup (text);
-      *port = NULL;
-      return TRUE;
-    }
-
-  if (colon != NULL)
-    {
-      *host = g_strndup (text, colon - text);
-      *port = g_strdup (colon + 1);
-    }
+  if (strchr (text, ' ') != NULL)
+    g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+                 _("“%s” contains a space, which no WinRM address has: type a host name such as srv01.corp.example, or a URL such as https://srv01:5986/wsman."),
+                 text);
+  else if (strchr (text, '#') != NULL)
+    g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+                 _("“%s” ends with a fragment (“#…”), which means nothing to WinRM: remove it, as in https://srv01:5986/wsman."),
+                 text);
+  else if (strchr (text, '?') != NULL)
+    g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+                 _("“%s” has a query (“?…”), which WinRM does not take: remove it, as in https://srv01:5986/wsman."),
+                 text);
   else
+    return TRUE;
+  return FALSE;
+}
+
+/* The authority as GUri takes it: a bare IPv6 address gets its brackets,
+ * and a zone typed as "%eth0" is written "%25eth0" (RFC 6874). */
+static char *
+normalise_authority (const char *authority)
+{
+  g_autofree char *bracketed = NULL;
+  const char *colon = strchr (authority, ':');
+  char *zone;
+
+  if (authority[0] != '[' && colon != NULL && strchr (colon + 1, ':') != NULL)
+    bracketed = g_strdup_printf ("[%s]", authority);
+  else
+    bracketed = g_strdup (authority);
+
+  zone = bracketed[0] == '[' ? strchr (bracketed, '%') : NULL;
+  if (zone != NULL && !g_str_has_prefix (zone, "%25"))
     {
-      *host = g_strdup (text);
-      *port = NULL;
+      *zone = '\0';
+      return g_strconcat (bracketed, "%25", zone + 1, NULL);
     }
-  return TRUE;
+  return g_steal_pointer (&bracketed);
+}
+
+static void
+set_uri (CastellanEndpoint *self,
+         GUri              *uri)
+{
+  g_clear_pointer (&self->uri, g_uri_unref);
+  g_clear_pointer (&self->host, g_free);
+  g_clear_pointer (&self->path, g_free);
+  self->uri = uri;
+  self->host = g_strdup (g_uri_get_host (uri));
+  self->port = (guint16) g_uri_get_port (uri);
+  self->https = g_str_equal (g_uri_get_scheme (uri), "https");
+  self->path = g_strdup (g_uri_get_path (uri));
 }
 
 /**
  * castellan_endpoint_parse:
  * @text: what the user typed
  * @https_by_default: the transport when @text names none
+ *
+ * The address is read by GUri once; the URL requests go to is the one
+ * it parsed, never a string put together again.
  *
  * Returns: (transfer full): the endpoint, or %NULL with @error set to
  *   %CASTELLAN_ERROR_INVALID_ADDRESS and a message saying what to type.
@@ -128,29 +164,39 @@ castellan_endpoint_parse (const char  *text,
                           gboolean     https_by_default,
                           GError     **error)
 {
-  g_autoptr(CastellanEndpoint) self = g_new0 (CastellanEndpoint, 1);
+  g_autoptr(CastellanEndpoint) self = NULL;
   g_autofree char *trimmed = NULL;
   g_autofree char *authority = NULL;
-  g_autofree char *port = NULL;
+  g_autofree char *normalised = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(GUri) parsed = NULL;
+  g_autoptr(GError) local = NULL;
+  const char *scheme = https_by_default ? "https" : "http";
   const char *rest;
   const char *slash;
+  const char *path;
+  int port;
 
   g_return_val_if_fail (text != NULL, NULL);
 
+  if (!check_controls (text, error))
+    return NULL;
+  /* Only spaces can be left around it, and they are harmless. */
   trimmed = g_strstrip (g_strdup (text));
+  if (!check_shape (trimmed, error))
+    return NULL;
   rest = trimmed;
-  self->https = https_by_default;
 
   if (strstr (rest, "://") != NULL)
     {
       if (g_ascii_strncasecmp (rest, "https://", 8) == 0)
         {
-          self->https = TRUE;
+          scheme = "https";
           rest += 8;
         }
       else if (g_ascii_strncasecmp (rest, "http://", 7) == 0)
         {
-          self->https = FALSE;
+          scheme = "http";
           rest += 7;
         }
       else
@@ -164,27 +210,65 @@ castellan_endpoint_parse (const char  *text,
 
   slash = strchr (rest, '/');
   authority = slash ? g_strndup (rest, slash - rest) : g_strdup (rest);
-  self->path = g_strdup (slash && slash[1] != '\0' ? slash : "/wsman");
-
-  if (!split_host_port (authority, &self->host, &port) || !valid_host (self->host))
+  if (strchr (authority, '@') != NULL)
     {
       g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
-                   _("“%s” is not a host name or address: type a name such as srv01.corp.example, an address such as 192.0.2.10, or https://srv01."),
+                   _("“%s” names a user inside the address: remove the “user@” part and give the user name on its own (--user, or the host’s User field)."),
                    trimmed);
       return NULL;
     }
-
-  if (port != NULL)
+  if (*authority == '\0')
     {
-      if (!parse_port (port, &self->port, error))
-        return NULL;
-    }
-  else
-    {
-      self->port = self->https ? CASTELLAN_HTTPS_PORT : CASTELLAN_HTTP_PORT;
+      refuse_host (trimmed, error);
+      return NULL;
     }
 
+  normalised = normalise_authority (authority);
+  url = g_strconcat (scheme, "://", normalised, slash ? slash : "", NULL);
+  /* The path stays as written (percent-encoded): it is what goes on the
+   * request line. */
+  parsed = g_uri_parse (url, G_URI_FLAGS_ENCODED_PATH, &local);
+  if (parsed == NULL)
+    {
+      if (g_error_matches (local, G_URI_ERROR, G_URI_ERROR_BAD_PORT))
+        refuse_port (trimmed, error);
+      else
+        refuse_host (trimmed, error);
+      return NULL;
+    }
+  if (!valid_host (g_uri_get_host (parsed)))
+    {
+      refuse_host (trimmed, error);
+      return NULL;
+    }
+  port = g_uri_get_port (parsed);
+  if (port == 0)
+    {
+      refuse_port (trimmed, error);
+      return NULL;
+    }
+  if (port < 0)
+    port = g_str_equal (scheme, "https") ? CASTELLAN_HTTPS_PORT : CASTELLAN_HTTP_PORT;
+  path = g_uri_get_path (parsed);
+  if (*path == '\0' || g_str_equal (path, "/"))
+    path = "/wsman";
+
+  self = g_new0 (CastellanEndpoint, 1);
+  set_uri (self, g_uri_build (G_URI_FLAGS_ENCODED_PATH, scheme, NULL, g_uri_get_host (parsed),
+                              port, path, NULL, NULL));
   return g_steal_pointer (&self);
+}
+
+/* The same URL on another port (a host saved with its own port). */
+void
+castellan_endpoint_set_port (CastellanEndpoint *self,
+                             guint16            port)
+{
+  g_return_if_fail (self != NULL && self->uri != NULL && port != 0);
+
+  set_uri (self, g_uri_build (G_URI_FLAGS_ENCODED_PATH, g_uri_get_scheme (self->uri), NULL,
+                              g_uri_get_host (self->uri), port, g_uri_get_path (self->uri),
+                              NULL, NULL));
 }
 
 CastellanEndpoint *
@@ -195,10 +279,7 @@ castellan_endpoint_copy (const CastellanEndpoint *self)
   g_return_val_if_fail (self != NULL, NULL);
 
   copy = g_new0 (CastellanEndpoint, 1);
-  copy->host = g_strdup (self->host);
-  copy->port = self->port;
-  copy->https = self->https;
-  copy->path = g_strdup (self->path);
+  set_uri (copy, g_uri_ref (self->uri));
   return copy;
 }
 
@@ -209,21 +290,16 @@ castellan_endpoint_free (CastellanEndpoint *self)
     return;
   g_free (self->host);
   g_free (self->path);
+  g_clear_pointer (&self->uri, g_uri_unref);
   g_free (self);
 }
 
 char *
 castellan_endpoint_to_url (const CastellanEndpoint *self)
 {
-  gboolean v6;
-
   g_return_val_if_fail (self != NULL, NULL);
 
-  v6 = strchr (self->host, ':') != NULL;
-  return g_strdup_printf ("%s://%s%s%s:%u%s",
-                          self->https ? "https" : "http",
-                          v6 ? "[" : "", self->host, v6 ? "]" : "",
-                          self->port, self->path);
+  return g_uri_to_string (self->uri);
 }
 
 /* Kerberos cannot name a service by address: this tells the policy that

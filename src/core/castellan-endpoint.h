@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -16,7 +16,8 @@ typedef struct
   char *host;    /* without brackets, as the user wrote it (case kept) */
   guint16 port;
   gboolean https;
-  char *path;    /* "/wsman" unless the URL named another */
+  char *path;    /* "/wsman" unless the URL named another; percent-encoded */
+  GUri *uri;     /* the URL all of the above came from: what is sent */
 } CastellanEndpoint;
 
 CastellanEndpoint *castellan_endpoint_parse   (const char              *text,
@@ -25,6 +26,8 @@ CastellanEndpoint *castellan_endpoint_parse   (const char              *text,
 CastellanEndpoint *castellan_endpoint_copy    (const CastellanEndpoint *self);
 void               castellan_endpoint_free    (CastellanEndpoint       *self);
 char              *castellan_endpoint_to_url  (const CastellanEndpoint *self);
+void               castellan_endpoint_set_port (CastellanEndpoint      *self,
+                                                guint16                 port);
 gboolean           castellan_endpoint_is_ip   (const CastellanEndpoint *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CastellanEndpoint, castellan_endpoint_free)

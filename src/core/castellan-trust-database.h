@@ -9,7 +9,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CastellanTrustDatabase, castellan_trust_database, CASTELLAN, TRUST_DATABASE, GTlsDatabase)
 
-GTlsDatabase *castellan_trust_database_new (const char  *ca_file,
-                                            GError     **error);
+GTlsDatabase *castellan_trust_database_get_default (void);
+GTlsDatabase *castellan_trust_database_new         (const char  *ca_file,
+                                                    GError     **error);
 
 G_END_DECLS

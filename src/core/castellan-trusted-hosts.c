@@ -123,7 +123,9 @@ strip_brackets (const char *host)
 static gboolean
 is_ip (const char *host)
 {
-  return g_hostname_is_ip_address (host) || strchr (host, ':') != NULL;
+  g_autofree char *address = g_strndup (host, strcspn (host, "%"));
+
+  return g_hostname_is_ip_address (address);
 }
 
 /* '*' matches any run of characters, dots included; case is ignored. */
@@ -161,6 +163,27 @@ glob_match (const char *pattern,
   return *pattern == '\0';
 }
 
+/* A pattern written like an address ("10.0.0.*", "192.168.*", "fe80::*"):
+ * it means addresses, so it never matches a name that merely starts with
+ * those characters ("10.0.0.evil.example"). */
+static gboolean
+ip_shaped (const char *pattern)
+{
+  gboolean digit = FALSE;
+  gboolean colon = strchr (pattern, ':') != NULL;
+
+  for (const char *p = pattern; *p != '\0'; p++)
+    {
+      if (g_ascii_isdigit (*p))
+        digit = TRUE;
+      else if (colon && (g_ascii_isxdigit (*p) || *p == ':'))
+        digit = TRUE;
+      else if (*p != '.' && *p != '*')
+        return FALSE;
+    }
+  return digit;
+}
+
 static gboolean
 same_address (const char *a,
               const char *b)
@@ -183,7 +206,7 @@ castellan_trust_entry_matches (const char *entry,
   if (g_ascii_strcasecmp (e, "<local>") == 0)
     return strchr (h, '.') == NULL && !is_ip (h);
   if (strchr (e, '*') != NULL)
-    return glob_match (e, h);
+    return (!ip_shaped (e) || is_ip (h)) && glob_match (e, h);
   if (g_ascii_strcasecmp (e, h) == 0)
     return TRUE;
   /* "fe80::0001" and "fe80::1" are the same address. */
@@ -224,6 +247,31 @@ castellan_trust_entry_risk (const char *entry)
   if (strchr (e, '*') != NULL || g_ascii_strcasecmp (e, "<local>") == 0)
     return CASTELLAN_TRUST_RISK_BROAD;
   return CASTELLAN_TRUST_RISK_NARROW;
+}
+
+/**
+ * castellan_trust_entry_describe_reach:
+ *
+ * Returns: (transfer full): which hosts @entry covers, in a sentence.
+ */
+char *
+castellan_trust_entry_describe_reach (const char *entry)
+{
+  g_autofree char *e = strip_brackets (entry);
+
+  if (g_strcmp0 (e, "*") == 0)
+    return g_strdup (_("Covers every host you will ever connect to, by name or by address."));
+  if (g_ascii_strcasecmp (e, "<local>") == 0)
+    return g_strdup (_("Covers every host typed as a single name without dots (srv01), never an address."));
+  if (strchr (e, '*') != NULL && ip_shaped (e))
+    return g_strdup_printf (_("Covers every IP address typed as %s, where * stands for any part of the address; never a host name, even one that starts the same way."),
+                            e);
+  if (strchr (e, '*') != NULL)
+    return g_strdup_printf (_("Covers every host name or address typed as %s, where * stands for any characters, dots included, and hosts that do not exist yet."),
+                            e);
+  if (is_ip (e))
+    return g_strdup_printf (_("Covers the address %s only, when typed as an address."), e);
+  return g_strdup_printf (_("Covers the host %s only, when typed exactly so (not its address, nor a longer name)."), e);
 }
 
 const char *

@@ -39,6 +39,7 @@ gboolean               castellan_trusted_hosts_remove    (CastellanTrustedHosts 
 CastellanTrustRisk     castellan_trust_entry_risk        (const char                  *entry);
 gboolean               castellan_trust_entry_matches     (const char                  *entry,
                                                           const char                  *host);
+char                  *castellan_trust_entry_describe_reach (const char           *entry);
 const char            *castellan_trust_risk_to_string    (CastellanTrustRisk           risk);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CastellanTrustedHosts, castellan_trusted_hosts_free)

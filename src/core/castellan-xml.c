@@ -2,24 +2,93 @@
 #include "config.h"
 
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 
 #include "castellan-xml.h"
 
+typedef struct
+{
+  xmlParserCtxtPtr ctxt;
+  gboolean refused;
+  gsize refused_at;
+} Parse;
+
+/* A reply has no business declaring a DTD: the parse stops the moment one
+ * begins, before any of its declarations (entities among them) is read. */
+static void
+refuse_subset (void          *ctx,
+               const xmlChar *name,
+               const xmlChar *external_id,
+               const xmlChar *system_id)
+{
+  xmlParserCtxtPtr ctxt = ctx;
+  Parse *parse = ctxt->_private;
+
+  if (!parse->refused)
+    parse->refused_at = (gsize) xmlByteConsumed (ctxt);
+  parse->refused = TRUE;
+  xmlStopParser (ctxt);
+}
+
+static void
+refuse_entity (void          *ctx,
+               const xmlChar *name,
+               int            type,
+               const xmlChar *public_id,
+               const xmlChar *system_id,
+               xmlChar       *content)
+{
+  refuse_subset (ctx, name, public_id, system_id);
+}
+
+/**
+ * castellan_xml_parse_full:
+ * @dtd_at: (out) (optional): how many bytes the parser had read when a
+ *   DTD stopped it, or %G_MAXSIZE when none did
+ *
+ * As castellan_xml_parse(), saying where a DTD stopped the parser.
+ */
+xmlDoc *
+castellan_xml_parse_full (const char *data,
+                          gsize       length,
+                          gsize      *dtd_at)
+{
+  Parse parse = { 0 };
+  xmlDoc *doc = NULL;
+
+  if (dtd_at != NULL)
+    *dtd_at = G_MAXSIZE;
+  if (length == 0 || length > G_MAXINT)
+    return NULL;
+  parse.ctxt = xmlCreateMemoryParserCtxt (data, (int) length);
+  if (parse.ctxt == NULL)
+    return NULL;
+  /* The context's handler is its own copy of the SAX2 tree builder. */
+  parse.ctxt->_private = &parse;
+  parse.ctxt->sax->internalSubset = refuse_subset;
+  parse.ctxt->sax->externalSubset = refuse_subset;
+  parse.ctxt->sax->entityDecl = refuse_entity;
+  xmlCtxtUseOptions (parse.ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  xmlParseDocument (parse.ctxt);
+  if (dtd_at != NULL && parse.refused)
+    *dtd_at = parse.refused_at;
+  if (parse.ctxt->wellFormed && !parse.refused)
+    doc = g_steal_pointer (&parse.ctxt->myDoc);
+  g_clear_pointer (&parse.ctxt->myDoc, xmlFreeDoc);
+  xmlFreeParserCtxt (parse.ctxt);
+  /* Belt and braces: nothing that came with a DTD is handed on. */
+  if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))
+    g_clear_pointer (&doc, xmlFreeDoc);
+  return doc;
+}
+
 /* Returns NULL for anything that is not a well-formed document without a
- * DTD: a reply that declares one is refused rather than trusted. */
+ * DTD: a reply that declares one is refused at once, never expanded. */
 xmlDoc *
 castellan_xml_parse (const char *data,
                      gsize       length)
 {
-  xmlDoc *doc;
-
-  if (length == 0 || length > G_MAXINT)
-    return NULL;
-  doc = xmlReadMemory (data, (int) length, NULL, NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-  if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))
-    g_clear_pointer (&doc, xmlFreeDoc);
-  return doc;
+  return castellan_xml_parse_full (data, length, NULL);
 }
 
 gboolean

@@ -10,6 +10,9 @@ G_BEGIN_DECLS
  * no DTD is read or fetched, no entity is expanded. */
 xmlDoc  *castellan_xml_parse        (const char *data,
                                      gsize       length);
+xmlDoc  *castellan_xml_parse_full   (const char *data,
+                                     gsize       length,
+                                     gsize      *dtd_at);
 gboolean castellan_xml_is           (xmlNode    *node,
                                      const char *ns,
                                      const char *name);

@@ -24,6 +24,7 @@ enum
   PROP_NOTES,
   PROP_DELEGATION,
   PROP_CA_FILE,
+  PROP_PROXY,
   PROP_PIN_SHA256,
   PROP_SHELL,
   PROP_LAST_LEVEL,
@@ -51,6 +52,7 @@ static const CastellanHostField fields[N_PROPS - 1] = {
   { "notes", G_TYPE_STRING },
   { "delegation", G_TYPE_BOOLEAN },
   { "ca-file", G_TYPE_STRING },
+  { "proxy", G_TYPE_STRING },
   { "pin-sha256", G_TYPE_STRING },
   { "shell", G_TYPE_STRING },
   { "last-level", G_TYPE_STRING },
@@ -254,6 +256,54 @@ castellan_host_get_sort_key (CastellanHost *self)
   return self->sort_key;
 }
 
+/* Notes may run over several lines, and a problem is a message; every
+ * other text is one line, and some of it ends up in a request. */
+static gboolean
+single_line (guint prop)
+{
+  return fields[prop - 1].type == G_TYPE_STRING && prop != PROP_NOTES && prop != PROP_LAST_PROBLEM;
+}
+
+static gboolean
+has_control (const char *text)
+{
+  for (const char *p = text; p != NULL && *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * castellan_host_find_control:
+ *
+ * Returns: (nullable): the key of the first one-line field that holds a
+ *   line break or another control character, or %NULL when none does.
+ */
+const char *
+castellan_host_find_control (CastellanHost *self)
+{
+  g_return_val_if_fail (CASTELLAN_IS_HOST (self), NULL);
+
+  for (guint i = 1; i < N_PROPS; i++)
+    if (single_line (i) && has_control (g_value_get_string (&self->values[i])))
+      return fields[i - 1].key;
+  return NULL;
+}
+
+/**
+ * castellan_host_key_is_single_line:
+ *
+ * Whether a key of the file must hold one line of text only.
+ */
+gboolean
+castellan_host_key_is_single_line (const char *key)
+{
+  for (guint i = 1; i < N_PROPS; i++)
+    if (g_str_equal (fields[i - 1].key, key))
+      return single_line (i);
+  return FALSE;
+}
+
 static const char *
 nonempty (const GValue *value)
 {
@@ -276,13 +326,21 @@ castellan_host_to_options (CastellanHost  *self,
   g_autoptr(CastellanConnectOptions) options = NULL;
   const char *auth = nonempty (&self->values[PROP_AUTH]);
   const char *ca_file = nonempty (&self->values[PROP_CA_FILE]);
+  const char *control = castellan_host_find_control (self);
 
+  if (control != NULL)
+    {
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS,
+                   _("The field “%s” holds a line break or another control character: type it on one line."),
+                   control);
+      return NULL;
+    }
   endpoint = castellan_endpoint_parse (castellan_host_get_address (self) ?: "",
                                        castellan_host_get_https (self), error);
   if (endpoint == NULL)
     return NULL;
   if (castellan_host_get_port (self) != 0)
-    endpoint->port = (guint16) castellan_host_get_port (self);
+    castellan_endpoint_set_port (endpoint, (guint16) castellan_host_get_port (self));
   options = castellan_connect_options_new (endpoint);
   if (auth != NULL && !castellan_auth_request_from_string (auth, &options->auth))
     {
@@ -294,8 +352,11 @@ castellan_host_to_options (CastellanHost  *self,
   options->spn_service = g_strdup (nonempty (&self->values[PROP_SPN_SERVICE]));
   options->pinned_sha256 = g_strdup (nonempty (&self->values[PROP_PIN_SHA256]));
   options->delegate = castellan_host_get_delegation (self);
+  if (!castellan_connect_options_set_proxy (options, nonempty (&self->values[PROP_PROXY]), error))
+    return NULL;
   if (ca_file != NULL)
     {
+      g_clear_object (&options->tls_database);
       options->tls_database = castellan_trust_database_new (ca_file, error);
       if (options->tls_database == NULL)
         return NULL;

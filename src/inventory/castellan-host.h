@@ -32,6 +32,8 @@ const char    *castellan_host_get_last_problem (CastellanHost *self);
 char          *castellan_host_dup_display_name (CastellanHost *self);
 const char    *castellan_host_get_search_text  (CastellanHost *self);
 const char    *castellan_host_get_sort_key     (CastellanHost *self);
+const char    *castellan_host_find_control     (CastellanHost *self);
+gboolean       castellan_host_key_is_single_line (const char  *key);
 CastellanConnectOptions *castellan_host_to_options (CastellanHost  *self,
                                                     GError        **error);
 void           castellan_host_set_verdict      (CastellanHost          *self,

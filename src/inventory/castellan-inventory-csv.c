@@ -10,7 +10,7 @@
  * host's settings (no identity, no history). */
 static const char *csv_columns[] = {
   "name", "address", "port", "https", "auth", "user", "spn-service", "group",
-  "tags", "notes", "delegation", "ca-file", "pin-sha256", "shell",
+  "tags", "notes", "delegation", "ca-file", "pin-sha256", "shell", "proxy",
 };
 
 static void
@@ -77,12 +77,14 @@ castellan_inventory_to_csv (CastellanInventory *self)
   return g_string_free (out, FALSE);
 }
 
-/* Splits CSV text into rows of cells; NULL with *line set on a quote that
- * never closes. */
+/* Splits CSV text into rows of cells, with the line each row starts on
+ * in row_lines; NULL with *bad_line set on a quote that never closes. */
 static GPtrArray *
 parse_csv (const char *text,
+           GArray     *row_lines,
            guint      *bad_line)
 {
+  guint row_line = 1;
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   GPtrArray *row = g_ptr_array_new_with_free_func (g_free);
   GString *cell = g_string_new (NULL);
@@ -126,18 +128,20 @@ parse_csv (const char *text,
           g_ptr_array_add (row, g_strdup (cell->str));
           g_string_truncate (cell, 0);
         }
-      else if (c == '\r')
-        continue;
+      else if (c == '\r' && p[1] == '\n')
+        continue;                       /* a CR alone is kept, and refused */
       else if (c == '\n' || c == '\0')
         {
           if (row->len > 0 || cell->len > 0)
             {
               g_ptr_array_add (row, g_strdup (cell->str));
               g_ptr_array_add (rows, row);
+              g_array_append_val (row_lines, row_line);
               row = g_ptr_array_new_with_free_func (g_free);
             }
           g_string_truncate (cell, 0);
           line++;
+          row_line = line;
           if (c == '\0')
             break;
         }
@@ -147,6 +151,15 @@ parse_csv (const char *text,
   g_ptr_array_unref (row);
   g_string_free (cell, TRUE);
   return rows;
+}
+
+static gboolean
+has_control (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
 }
 
 static int
@@ -174,10 +187,11 @@ castellan_inventory_import_csv (CastellanInventory  *self,
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func (g_object_unref);
   g_autofree int *map = NULL;
+  g_autoptr(GArray) row_lines = g_array_new (FALSE, FALSE, sizeof (guint));
   GPtrArray *header;
   guint bad_line = 0;
 
-  rows = parse_csv (csv, &bad_line);
+  rows = parse_csv (csv, row_lines, &bad_line);
   if (rows == NULL || rows->len == 0)
     {
       g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV,
@@ -196,7 +210,7 @@ castellan_inventory_import_csv (CastellanInventory  *self,
       if (map[c] < 0)
         {
           g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV,
-                       _("Unknown column “%s”. The columns are: name, address, port, https, auth, user, spn-service, group, tags, notes, delegation, ca-file, pin-sha256, shell."),
+                       _("Unknown column “%s”. The columns are: name, address, port, https, auth, user, spn-service, group, tags, notes, delegation, ca-file, pin-sha256, shell, proxy."),
                        name);
           return 0;
         }
@@ -205,6 +219,7 @@ castellan_inventory_import_csv (CastellanInventory  *self,
   for (guint r = 1; r < rows->len; r++)
     {
       GPtrArray *row = g_ptr_array_index (rows, r);
+      guint line = g_array_index (row_lines, guint, r);
       g_autoptr(CastellanHost) host = castellan_host_new ();
       g_autoptr(GError) local = NULL;
       g_autoptr(CastellanConnectOptions) check = NULL;
@@ -215,6 +230,13 @@ castellan_inventory_import_csv (CastellanInventory  *self,
           const char *cell = g_ptr_array_index (row, c);
           GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (host), key);
 
+          if (castellan_host_key_is_single_line (key) && has_control (cell))
+            {
+              g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV,
+                           _("Line %u: the “%s” cell of host %u holds a line break or another control character. Put it on one line; nothing was imported."),
+                           line, key, r);
+              return 0;
+            }
           if (pspec->value_type == G_TYPE_BOOLEAN)
             g_object_set (host, key, g_ascii_strcasecmp (cell, "true") == 0 || g_str_equal (cell, "1"), NULL);
           else if (pspec->value_type == G_TYPE_UINT)
@@ -224,7 +246,7 @@ castellan_inventory_import_csv (CastellanInventory  *self,
               if (*cell && !g_ascii_string_to_unsigned (cell, 10, 1, G_MAXUINT16, &port, NULL))
                 {
                   g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV,
-                               _("Row %u: “%s” is not a port number."), r + 1, cell);
+                               _("Line %u: “%s” is not a port number."), line, cell);
                   return 0;
                 }
               g_object_set (host, key, (guint) port, NULL);
@@ -236,7 +258,7 @@ castellan_inventory_import_csv (CastellanInventory  *self,
       if (check == NULL)
         {
           g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV,
-                       _("Row %u: %s"), r + 1, local->message);
+                       _("Line %u: %s"), line, local->message);
           return 0;
         }
       g_ptr_array_add (hosts, g_steal_pointer (&host));

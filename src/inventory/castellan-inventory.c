@@ -245,6 +245,80 @@ keep_aside (const char  *path,
   return g_steal_pointer (&aside);
 }
 
+/* The line of the file where a group's key is set, counted from 1. */
+static guint
+line_of (const char *contents,
+         const char *group,
+         const char *key)
+{
+  g_autofree char *header = g_strdup_printf ("[%s]", group);
+  g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
+  gboolean in_group = FALSE;
+  gsize key_len = strlen (key);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i];
+
+      while (*l == ' ' || *l == '\t')
+        l++;
+      if (*l == '[')
+        in_group = g_str_has_prefix (l, header);
+      else if (in_group && strncmp (l, key, key_len) == 0 &&
+               (l[key_len] == '=' || l[key_len] == ' '))
+        return i + 1;
+    }
+  return 0;
+}
+
+static gboolean
+has_control (const char *text)
+{
+  for (const char *p = text; p != NULL && *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
+/* A host whose one-line fields hold a line break (written "\\n" in the
+ * file by hand or by another program) would smuggle it into a request:
+ * the file is then treated as damaged, kept whole and reported. */
+static gboolean
+check_hosts (GKeyFile    *file,
+             const char  *contents,
+             GError     **error)
+{
+  g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_auto(GStrv) keys = NULL;
+
+      if (!g_str_has_prefix (groups[i], HOST_GROUP_PREFIX))
+        continue;
+      keys = g_key_file_get_keys (file, groups[i], NULL, NULL);
+      for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+        {
+          g_autofree char *value = NULL;
+          g_autofree char *raw = NULL;
+          g_autofree char *name = NULL;
+
+          if (!castellan_host_key_is_single_line (keys[k]))
+            continue;
+          value = g_key_file_get_string (file, groups[i], keys[k], NULL);
+          if (!has_control (value))
+            continue;
+          raw = g_key_file_get_string (file, groups[i], "name", NULL);
+          name = g_strescape (raw ? raw : groups[i] + strlen (HOST_GROUP_PREFIX), NULL);
+          g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED,
+                       _("line %u, the “%s” of host “%s” holds a line break or another control character"),
+                       line_of (contents, groups[i], keys[k]), keys[k], name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* Reads the file. A missing file gives an empty key file; a damaged one
  * is moved aside and reported (DAMAGED), and NULL is returned. */
 static GKeyFile *
@@ -254,10 +328,21 @@ read_file (CastellanInventory  *self,
 {
   g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autoptr(GError) local = NULL;
+  g_autofree char *contents = NULL;
   g_autofree char *aside = NULL;
+  gsize length = 0;
   int version;
 
-  if (g_key_file_load_from_file (file, self->path, G_KEY_FILE_KEEP_COMMENTS, &local))
+  if (!g_file_get_contents (self->path, &contents, &length, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_key_file_new ();
+      g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_IO,
+                   _("The host inventory %s cannot be read: %s"), self->path, local->message);
+      return NULL;
+    }
+  if (g_key_file_load_from_data (file, contents, length, G_KEY_FILE_KEEP_COMMENTS, &local) &&
+      check_hosts (file, contents, &local))
     {
       version = g_key_file_get_integer (file, "castellan", "version", NULL);
       if (version > FORMAT_VERSION)
@@ -268,14 +353,6 @@ read_file (CastellanInventory  *self,
           return NULL;
         }
       return g_steal_pointer (&file);
-    }
-  if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-    return g_key_file_new ();
-  if (local->domain == G_FILE_ERROR)
-    {
-      g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_IO,
-                   _("The host inventory %s cannot be read: %s"), self->path, local->message);
-      return NULL;
     }
   aside = keep_aside (self->path, error);
   if (aside == NULL)
@@ -497,6 +574,24 @@ castellan_inventory_save (CastellanInventory  *self,
   guint n;
   gsize len;
 
+  /* Checked before anything is read or written: such a file would be
+   * refused when loaded again. */
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->hosts));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CastellanHost) host = g_list_model_get_item (G_LIST_MODEL (self->hosts), i);
+      const char *key = castellan_host_find_control (host);
+      g_autofree char *name = NULL;
+
+      if (key == NULL)
+        continue;
+      name = g_strescape (castellan_host_get_name (host) ?: castellan_host_get_id (host), NULL);
+      g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_INVALID,
+                   _("The host inventory was not saved: the “%s” of host “%s” holds a line break or another control character. Correct it in the host’s settings; the file on disk is unchanged."),
+                   key, name);
+      return FALSE;
+    }
+
   current = read_file (self, TRUE, &damaged);
   if (current != NULL)
     {
@@ -558,6 +653,7 @@ reread (gpointer user_data)
       g_strcmp0 (contents, self->written) == 0)
     return G_SOURCE_REMOVE;          /* gone (kept as it is here), or our own */
   if (!g_key_file_load_from_data (file, contents, -1, G_KEY_FILE_KEEP_COMMENTS, NULL) ||
+      !check_hosts (file, contents, NULL) ||
       g_key_file_get_integer (file, "castellan", "version", NULL) > FORMAT_VERSION)
     return G_SOURCE_REMOVE;          /* half-edited by hand: the next save says it */
   on_disk = hosts_of_file (file);

@@ -18,6 +18,7 @@ typedef enum
   CASTELLAN_INVENTORY_ERROR_DAMAGED,   /* kept aside; the inventory starts empty */
   CASTELLAN_INVENTORY_ERROR_IO,
   CASTELLAN_INVENTORY_ERROR_CSV,
+  CASTELLAN_INVENTORY_ERROR_INVALID,   /* a host that cannot be saved as it is */
 } CastellanInventoryError;
 
 GQuark              castellan_inventory_error_quark  (void);

@@ -58,6 +58,9 @@ class Probe(LabTestCase):
     def test_bad_address(self):
         res = probe("srv 01")
         self.assertEqual(res.returncode, 255)
+        self.assertIn("contains a space", res.stderr)
+        res = probe("srv01;rm")
+        self.assertEqual(res.returncode, 255)
         self.assertIn("is not a host name or address", res.stderr)
 
     def test_not_winrm(self):

@@ -515,6 +515,55 @@ class CastellanRun(LabTestCase):
         self.assertIn("failed", out)
         self.assertIn("127.0.0.1: Refused before any credential was sent", res.stderr.decode())
 
+    def test_header_in_url_refused_before_sending(self):
+        # A CR LF in the address would put a header of the attacker's
+        # choosing into the request: refused before any byte is sent.
+        before = self.lab.status()["requests"]
+        log_before = self.lab.peer_log()
+        for url in (f"http://localhost:{self.lab.http_port}/wsman\r\nX-Injected: yes",
+                    f"http://localhost:{self.lab.http_port}/wsman\nX-Injected: yes",
+                    f"http://localhost:{self.lab.http_port}/ws\tman"):
+            with self.subTest(url=url):
+                res = self.run_cli("--report", self.report, url, "--", "echo", "hi")
+                self.assertFailed(res, "control character")
+                self.assertNotIn(b"\r", res.stderr)
+                self.assertFalse(os.path.exists(self.report))
+                hosts = self.run_cli("--hosts", f"localhost:{self.lab.http_port},{url}", "--",
+                                     "echo", "hi")
+                self.assertFailed(hosts, "control character")
+        self.assertEqual(self.lab.status()["requests"], before)
+        new_lines = self.lab.peer_log()[len(log_before):]
+        self.assertNotIn("X-Injected", new_lines)
+        self.assertNotIn("POST", new_lines)
+
+    def test_relative_ca_file(self):
+        # Resolved against the current directory when the command is read.
+        ca_dir = os.path.dirname(self.lab.env["LAB_CA_FILE"])
+        res = subprocess.run([os.path.abspath(RUN), "--report", self.report, "--ca-file",
+                              os.path.basename(self.lab.env["LAB_CA_FILE"]), "--auth", "basic",
+                              "--user", "admin", "--password-file", self.lab.env["LAB_PASSWORD_FILE"],
+                              f"https://localhost:{self.lab.https_port}", "--", "echo", "rel"],
+                             capture_output=True, timeout=120, cwd=ca_dir,
+                             env=dict(os.environ, XDG_CONFIG_HOME=self.tmp))
+        self.assertEqual((res.returncode, res.stdout, res.stderr), (0, b"rel\n", b""))
+        self.assertEqual(self.report_json()["server_identity"], "tls")
+        # The same name from elsewhere is another file: not found, and said.
+        res = self.run_cli("--ca-file", os.path.basename(self.lab.env["LAB_CA_FILE"]),
+                           f"https://localhost:{self.lab.https_port}", "--", "echo")
+        self.assertFailed(res, "Cannot read the CA file", os.getcwd())
+
+    def test_proxy_option_validated(self):
+        for proxy, words in (("socks5://p:1080", "http or https"),
+                             ("http://:3128", "host"),
+                             ("http://proxy.example", "port"),
+                             ("proxy.example:3128", "http or https"),
+                             ("http://proxy.example:3128/x\r\n", "control character")):
+            with self.subTest(proxy=proxy):
+                self.assertFailed(self.run_cli("--proxy", proxy, "localhost", "--", "x"),
+                                  "--proxy", words)
+        res = self.run_cli("--help")
+        self.assertIn(b"--proxy", res.stdout)
+
     def test_usage_errors(self):
         self.assertFailed(self.run_cli(), "no host given")
         self.assertFailed(self.run_cli("localhost"), "no command given")

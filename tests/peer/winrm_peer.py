@@ -713,12 +713,14 @@ class Handler(BaseHTTPRequestHandler):
     def lab_status(self):
         shells = self.state.shells
         with shells.lock:
-            processes = sum(
-                1 for s in shells.shells.values() for c in s.commands.values()
-                if c.proc is not None and c.proc.poll() is None)
+            per_shell = sorted(
+                sum(1 for c in s.commands.values() if c.proc is not None and c.proc.poll() is None)
+                for s in shells.shells.values())
+            processes = sum(per_shell)
             status = {
                 "shells": len(shells.shells),
                 "running_processes": processes,
+                "running_per_shell": per_shell,
                 "faults": self.state.faults.specs(),
                 "allow_unencrypted": self.state.allow_unencrypted,
                 "client_command_ids": self.state.client_command_ids,

@@ -2,6 +2,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "castellan-error.h"
 #include "castellan-inventory.h"
 
 static char *
@@ -131,6 +132,138 @@ test_ten_thousand (void)
   g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (back)), ==, 10000);
 }
 
+/* A line break in a one-line field, in a quoted CSV cell: refused, with
+ * the line it starts on; notes may hold one. Nothing is imported. */
+static void
+test_csv_control_characters (void)
+{
+  static const struct { const char *csv; const char *words; } cases[] = {
+    { "name,address\nok,srv01\n\"two\",\"srv02/wsman\r\nX-Injected: yes\"\n", "Line 3: the “address”" },
+    { "name,notes,address\n\"a\",\"note\non two lines\",srv01\nb,,\"srv02\nx\"\n", "Line 4: the “address”" },
+    { "name,address,user\nok,srv01,\"CORP\\admin\tx\"\n", "Line 2: the “user”" },
+    { "name,address,proxy\nok,srv01,\"http://p:3128\r\n\"\n", "Line 2: the “proxy”" },
+    { "name,address\nok,srv01\rX\n", "Line 2: the “address”" },
+    { "name,address,proxy\nok,srv01,socks5://p:1\n", "Line 2: The proxy" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(CastellanInventory) inv = castellan_inventory_new ("/nonexistent/x.ini");
+      g_autoptr(GError) error = NULL;
+
+      g_autofree char *shown = g_strescape (cases[i].csv, NULL);
+
+      g_test_message ("%s", shown);
+      g_assert_cmpuint (castellan_inventory_import_csv (inv, cases[i].csv, &error), ==, 0);
+      g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV);
+      g_assert_nonnull (strstr (error->message, cases[i].words));
+      g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (inv)), ==, 0);
+    }
+}
+
+/* A host written with a line break in its address (by hand, or by another
+ * program: GKeyFile writes it "\r\n") is not loaded into a request: the
+ * file is kept whole, aside, and the message names the host and line. */
+static void
+test_control_characters_in_file (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) listing = NULL;
+  static const char file[] =
+    "[castellan]\nversion=1\n\n[host a]\nname=Good\naddress=srv01\n\n"
+    "[host b]\nname=Bad one\nnotes=multi\\nline\naddress=http://srv02/wsman\\r\\nX-Injected: yes\n";
+  const char *name;
+  gboolean kept = FALSE;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, file, sizeof file - 1, NULL));
+  g_assert_false (castellan_inventory_load (inv, &error));
+  g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_DAMAGED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "line 11"));
+  g_assert_nonnull (strstr (error->message, "“address” of host “Bad one”"));
+  g_assert_nonnull (strstr (error->message, ".damaged-"));
+  g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (inv)), ==, 0);
+
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_prefix (name, "inventory.ini.damaged-"))
+      {
+        g_autofree char *full = g_build_filename (dir, name, NULL);
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+        g_assert_cmpmem (contents, len, file, sizeof file - 1);
+        kept = TRUE;
+      }
+  g_assert_true (kept);
+}
+
+/* A host holding a line break is refused at saving: the file on disk is
+ * left as it was. */
+static void
+test_control_characters_not_saved (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(CastellanHost) good = make_host ("Good", "srv01");
+  g_autoptr(CastellanHost) bad = make_host ("Bad", "srv02");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  castellan_inventory_add (inv, good);
+  g_assert_true (castellan_inventory_save (inv, &error));
+  g_assert_true (g_file_get_contents (path, &before, NULL, NULL));
+  g_object_set (bad, "spn-service", "HTTP\r\nX: y", NULL);
+  g_assert_cmpstr (castellan_host_find_control (bad), ==, "spn-service");
+  g_assert_null (castellan_host_to_options (bad, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  castellan_inventory_add (inv, bad);
+  g_assert_false (castellan_inventory_save (inv, &error));
+  g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "“spn-service” of host “Bad”"));
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, before);
+}
+
+/* The proxy is saved, loaded and reaches the connect options. */
+static void
+test_proxy (void)
+{
+  g_autofree char *path = temp_path ();
+  g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
+  g_autoptr(CastellanInventory) back = castellan_inventory_new (path);
+  g_autoptr(CastellanHost) host = make_host ("Web", "web01.corp.example");
+  g_autoptr(CastellanHost) loaded = NULL;
+  g_autoptr(CastellanConnectOptions) options = NULL;
+  g_autoptr(CastellanConnectOptions) copy = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (host, "proxy", "https://proxy.corp.example:8443", NULL);
+  castellan_inventory_add (inv, host);
+  g_assert_true (castellan_inventory_save (inv, &error));
+  g_assert_true (castellan_inventory_load (back, &error));
+  g_assert_no_error (error);
+  loaded = g_list_model_get_item (castellan_inventory_get_hosts (back), 0);
+  options = castellan_host_to_options (loaded, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (options->proxy, ==, "https://proxy.corp.example:8443");
+  copy = castellan_connect_options_copy (options);
+  g_assert_cmpstr (copy->proxy, ==, options->proxy);
+  g_assert_true (copy->proxy != options->proxy);
+
+  g_object_set (loaded, "proxy", "http://proxy.corp.example", NULL);
+  g_assert_null (castellan_host_to_options (loaded, &error));
+  g_assert_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_INVALID_ADDRESS);
+  g_assert_nonnull (strstr (error->message, "port"));
+}
+
 static void
 test_csv (void)
 {
@@ -141,7 +274,9 @@ test_csv (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *csv = NULL;
   g_autofree char *notes = NULL;
+  g_autofree char *proxy = NULL;
 
+  g_object_set (host, "proxy", "http://proxy.corp.example:3128", NULL);
   castellan_inventory_add (inv, host);
   csv = castellan_inventory_to_csv (inv);
   g_assert_true (g_str_has_prefix (csv, "name,address,port,https,auth,user,"));
@@ -153,11 +288,13 @@ test_csv (void)
   g_assert_cmpstr (castellan_host_get_id (copy), !=, castellan_host_get_id (host));
   g_object_get (copy, "notes", &notes, NULL);
   g_assert_cmpstr (notes, ==, "line one\nline two, with = and [brackets]");
+  g_object_get (copy, "proxy", &proxy, NULL);
+  g_assert_cmpstr (proxy, ==, "http://proxy.corp.example:3128");
 
   /* A bad row adds nothing at all, and says which row. */
   g_assert_cmpuint (castellan_inventory_import_csv (other, "name,address\nok,srv01\nbad,srv 02\n", &error), ==, 0);
   g_assert_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV);
-  g_assert_nonnull (strstr (error->message, "Row 3"));
+  g_assert_nonnull (strstr (error->message, "Line 3"));
   g_clear_error (&error);
   g_assert_cmpuint (castellan_inventory_import_csv (other, "name,colour\nx,red\n", &error), ==, 0);
   g_assert_nonnull (strstr (error->message, "colour"));
@@ -386,6 +523,10 @@ main (int   argc,
   g_test_add_func ("/inventory/damaged", test_damaged_kept_aside);
   g_test_add_func ("/inventory/ten-thousand", test_ten_thousand);
   g_test_add_func ("/inventory/csv", test_csv);
+  g_test_add_func ("/inventory/csv-control-characters", test_csv_control_characters);
+  g_test_add_func ("/inventory/control-characters-in-file", test_control_characters_in_file);
+  g_test_add_func ("/inventory/control-characters-not-saved", test_control_characters_not_saved);
+  g_test_add_func ("/inventory/proxy", test_proxy);
   g_test_add_func ("/inventory/duplicate-options", test_duplicate_and_options);
   g_test_add_func ("/inventory/two-instances", test_two_instances);
   g_test_add_func ("/inventory/watch", test_watch);

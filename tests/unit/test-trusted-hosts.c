@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "castellan-trusted-hosts.h"
 
@@ -60,6 +61,23 @@ static const MatchCase match_cases[] = {
   { "fe80::1", "fe80::2", FALSE },
   { "192.0.2.1", "192.0.2.1", TRUE },
   { "192.0.2.1", "192.0.2.10", FALSE },
+  /* A pattern written like an address covers addresses only, never a
+   * name that starts with the same characters. */
+  { "10.0.0.*", "10.0.0.evil.example", FALSE },
+  { "10.0.0.*", "10.0.0.5.nip.io", FALSE },
+  { "192.168.*", "192.168.1.20", TRUE },
+  { "192.168.*", "192.168.attacker.example", FALSE },
+  { "192.168.*", "192.168.1.20.attacker.example", FALSE },
+  { "1*", "10.1.2.3", TRUE },
+  { "1*", "1password.example", FALSE },
+  { "fe80::*", "fe80::1", TRUE },
+  { "fe80::*", "[fe80::1]", TRUE },
+  { "fe80::*", "fe80::1%eth0", TRUE },
+  { "fe80::*", "fe80-1.example", FALSE },
+  /* A pattern with letters is about names, and may also cover addresses
+   * (as Windows matches the text). */
+  { "srv*", "srv01.corp.example", TRUE },
+  { "*.example", "10.0.0.evil.example", TRUE },
 };
 
 static void
@@ -100,6 +118,30 @@ test_risk (void)
 }
 
 static void
+test_reach (void)
+{
+  static const struct { const char *entry; const char *words; const char *not_words; } cases[] = {
+    { "10.0.0.*", "never a host name", NULL },
+    { "192.168.*", "IP address", "host name or address typed" },
+    { "*.corp.example", "host name or address", "never a host name" },
+    { "*", "every host", NULL },
+    { "<local>", "never an address", NULL },
+    { "srv01", "host srv01 only", NULL },
+    { "192.0.2.1", "address 192.0.2.1 only", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *reach = castellan_trust_entry_describe_reach (cases[i].entry);
+
+      g_test_message ("%s: %s", cases[i].entry, reach);
+      g_assert_nonnull (strstr (reach, cases[i].words));
+      if (cases[i].not_words != NULL)
+        g_assert_null (strstr (reach, cases[i].not_words));
+    }
+}
+
+static void
 test_save_and_load (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("castellan-th-XXXXXX", NULL);
@@ -132,6 +174,7 @@ main (int   argc,
   g_test_add_func ("/trusted-hosts/match", test_match);
   g_test_add_func ("/trusted-hosts/first-match", test_first_match_named);
   g_test_add_func ("/trusted-hosts/risk", test_risk);
+  g_test_add_func ("/trusted-hosts/reach", test_reach);
   g_test_add_func ("/trusted-hosts/save-load", test_save_and_load);
   return g_test_run ();
 }

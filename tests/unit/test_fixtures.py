@@ -50,6 +50,71 @@ def parse_replies(xmls):
     return out
 
 
+S = "{http://www.w3.org/2003/05/soap-envelope}"
+A = "{http://schemas.xmlsoap.org/ws/2004/08/addressing}"
+W = "{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}"
+RSP = "{http://schemas.microsoft.com/wbem/wsman/1/windows/shell}"
+F = "{http://schemas.microsoft.com/wbem/wsman/1/wsmanfault}"
+CFG = "{http://schemas.microsoft.com/wbem/wsman/1/config}"
+
+# WS-Management fault subcodes and WSManFault codes with a meaning of their
+# own (as documented by Microsoft, MS-WSMV), and the error each must give.
+FAULTS = [(("TimedOut",), (2150858793,), "OPERATION_TIMEOUT"),
+          (("AccessDenied",), (5,), "ACCESS_DENIED"),
+          (("QuotaLimit",), (2150859173,), "QUOTA_EXCEEDED"),
+          (("InvalidSelectors",), (2150858843,), None),  # shell or command: by the text
+          (("EncodingLimit",), (2150858817,), "ENVELOPE_TOO_LARGE")]
+
+
+def expected(xml):
+    """What a reply says, read here with ElementTree and base64: an oracle
+    independent of the core's readers."""
+    root = ET.fromstring(xml)
+    body = root.find(S + "Body")
+    fault = body.find(S + "Fault")
+    if fault is not None:
+        sub = fault.findtext(f"{S}Code/{S}Subcode/{S}Value") or ""
+        sub = sub.strip().split(":")[-1]
+        wf = fault.find(f".//{F}WSManFault")
+        code = int(wf.get("Code")) if wf is not None and wf.get("Code", "").isdigit() else None
+        for names, codes, error in FAULTS:
+            if sub in names or code in codes:
+                if error is None:
+                    return {"error": ("UNKNOWN_COMMAND", "UNKNOWN_SHELL")}
+                return {"error": (error,)}
+        return {"error": ("WSMAN_FAULT",)}
+    out = {"ok": True, "stdout": b"", "stderr": b"", "done": False, "exit_code": 0}
+    response = body.find(RSP + "ReceiveResponse")
+    if response is not None:
+        seen_exit = False
+        for child in response:
+            if child.tag == RSP + "Stream":
+                data = base64.b64decode("".join(child.itertext()))
+                if child.get("Name") in ("stdout", "stderr"):
+                    out[child.get("Name")] += data
+            elif child.tag == RSP + "CommandState" and not seen_exit:
+                if child.get("State", "").endswith("/Done"):
+                    out["done"] = True
+                code = child.findtext(RSP + "ExitCode")
+                if code is not None:
+                    out["exit_code"] = int(code.strip())
+                    seen_exit = True
+    elif body.find(RSP + "CommandResponse") is not None:
+        out["command_id"] = body.find(RSP + "CommandResponse").findtext(RSP + "CommandId").strip()
+    elif body.find(RSP + "Shell") is not None:
+        out["shell_id"] = body.find(RSP + "Shell").findtext(RSP + "ShellId").strip()
+    elif body.find(CFG + "Config") is not None:
+        kb = body.find(CFG + "Config").findtext(CFG + "MaxEnvelopeSizekb")
+        out["max_envelope_kb"] = int(kb) if kb else 0
+    if "shell_id" not in out:
+        selector = body.find(f".//{W}Selector[@Name='ShellId']")
+        if selector is not None:
+            out["shell_id"] = selector.text.strip()
+    action = root.findtext(f"{S}Header/{A}Action")
+    out["action"] = action.strip() if action else None
+    return out
+
+
 def shape(element, header=False):
     """Tags, attribute names and stable texts, in document order."""
     tag = element.tag.split("}")[-1]
@@ -68,17 +133,32 @@ def request_shape(xml):
 
 class Replies(unittest.TestCase):
     def test_every_recorded_reply_parses(self):
+        # Each reply read by the core must say what the reply says, read
+        # independently: the bytes of every stream, the state, the exit
+        # code, the IDs, and the error a fault maps to.
         names = sorted(n for n in os.listdir(FIXTURES) if n.endswith(".yml"))
         self.assertGreater(len(names), 50)
-        total = 0
+        total = faults = with_output = 0
         for name in names:
             replies = [m["response"] for m in load(name) if m.get("response")]
             for reply, result in zip(replies, parse_replies(replies)):
                 total += 1
-                with self.subTest(name):
-                    # A fault is fine (and mapped); an unreadable reply is not.
-                    self.assertNotEqual(result.get("error"), "MALFORMED_REPLY", reply[:200])
-        print(f"parsed {total} recorded replies from {len(names)} files", file=sys.stderr)
+                want = expected(reply)
+                with self.subTest(name, reply=reply[:120]):
+                    if "error" in want:
+                        faults += 1
+                        self.assertFalse(result["ok"])
+                        self.assertIn(result["error"], want["error"])
+                        continue
+                    self.assertTrue(result["ok"], result)
+                    for key, value in want.items():
+                        self.assertEqual(result[key], value, key)
+                    with_output += bool(want["stdout"] or want["stderr"])
+        # The recordings hold every kind of reply: not a vacuous pass.
+        self.assertGreater(faults, 0)
+        self.assertGreater(with_output, 50)
+        print(f"checked {total} recorded replies from {len(names)} files "
+              f"({faults} faults, {with_output} with output)", file=sys.stderr)
 
     def test_standard_session(self):
         r = parse_replies([m["response"] for m in load("test_winrs_standard.yml")])
@@ -110,6 +190,17 @@ class Replies(unittest.TestCase):
     def test_bad_command_id(self):
         r = parse_replies([m["response"] for m in load("test_winrs_bad_cmd_id.yml")])
         self.assertIn("UNKNOWN_COMMAND", [x.get("error") for x in r])
+
+    def test_exit_codes_and_output_bytes(self):
+        r = parse_replies([m["response"] for m in load("test_winrs_standard.yml")])
+        self.assertEqual([x.get("exit_code") for x in r if x["ok"] and x["done"]], [0])
+        r = parse_replies([m["response"] for m in load("test_winrs_stderr_rc.yml")])
+        done = [x for x in r if x["ok"] and x["done"]]
+        self.assertEqual(len(done), 1)
+        expect = [expected(m["response"]) for m in load("test_winrs_stderr_rc.yml") if m.get("response")]
+        self.assertEqual(done[0]["exit_code"], [e for e in expect if e.get("done")][0]["exit_code"])
+        self.assertEqual(b"".join(x["stderr"] for x in r if x["ok"]),
+                         b"".join(e.get("stderr", b"") for e in expect))
 
     def test_max_envelope_from_config(self):
         for kb in (150, 500, 4096):

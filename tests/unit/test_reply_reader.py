@@ -82,6 +82,20 @@ class ReplyReader(unittest.TestCase):
         self.assertFalse(r["ok"])
         self.assertEqual(r["error"], "MALFORMED_REPLY")
 
+    def test_dtd_is_refused_by_the_tree_reader(self):
+        # A fault goes to the tree reader; a DTD there stops it at once too,
+        # and what the entities would have said never reaches the message.
+        fault = ('<s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason>'
+                 '<s:Text xml:lang="en-US">&boom;</s:Text></s:Reason></s:Fault>')
+        laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+        xml = ('<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY l0 "lol">' + laughs
+               + '<!ENTITY boom "&l9;">]>' + HEAD.replace("/ReceiveResponse<", "/Fault<")
+               + fault + TAIL)
+        r = self.one(xml)
+        self.assertFalse(r["ok"])
+        self.assertEqual(r["error"], "MALFORMED_REPLY")
+        self.assertNotIn("lol", r["message"])
+
     def test_cut_short(self):
         xml = receive(stream("aGVsbG8="), done())
         r = self.one(xml[: len(xml) - 30])
