@@ -61,7 +61,7 @@ class BenchSmoke(unittest.TestCase):
         self.assertEqual(rows[("stream", "NTLM-sealed HTTP", "castellan")]["bytes"], 100000)
         self.assertEqual(rows[("fan-out", "Basic over HTTPS", "castellan")]["n"], 3)
         targets = data["targets"]
-        self.assertEqual(len(targets), 4 + 2 + 3 + 6)
+        self.assertEqual(len(targets), 4 + 2 + 3 + 6 + 2)
         for t in targets:
             self.assertIn(t["result"], ("PASS", "MISS"))
             self.assertIn(t["target"], self.res.stdout)
