@@ -355,20 +355,32 @@ on_got_informational (SoupMessage *msg,
                                 ex->endpoint->host, MAX_INFORMATIONAL));
 }
 
+static GError *
+coding_error (Exchange   *ex,
+              const char *coding)
+{
+  return g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
+                      _("%s framed its reply with the transfer coding “%s”, which WinRM never uses. The reply was discarded."),
+                      ex->endpoint->host, coding ? coding : "?");
+}
+
+static const char *
+transfer_coding (SoupMessage *msg)
+{
+  return soup_message_headers_get_list (soup_message_get_response_headers (msg), "Transfer-Encoding");
+}
+
 static void
 on_got_headers (SoupMessage *msg,
                 gpointer     user_data)
 {
   Exchange *ex = user_data;
-  const char *coding = soup_message_headers_get_list (soup_message_get_response_headers (msg),
-                                                      "Transfer-Encoding");
+  const char *coding = transfer_coding (msg);
 
   /* Chunked, or none: anything else (a list, gzip) frames the body in a
    * way that another reader of the same bytes could take differently. */
   if (coding != NULL && g_ascii_strcasecmp (coding, "chunked") != 0)
-    break_off (ex, g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_MALFORMED_REPLY,
-                                _("%s framed its reply with the transfer coding “%s”, which WinRM never uses. The reply was discarded."),
-                                ex->endpoint->host, coding));
+    break_off (ex, coding_error (ex, coding));
 }
 
 /* The error to report, said in words the user can act on. */
@@ -388,6 +400,10 @@ explain (Exchange *ex,
                         ex->endpoint->host, ex->timeout_seconds);
   if (ex->caller != NULL && g_cancellable_is_cancelled (ex->caller))
     return g_error_new_literal (CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED, _("Cancelled."));
+  /* libsoup refuses a coding it does not know before it says it has the
+   * headers. */
+  if (g_error_matches (owned, SOUP_SESSION_ERROR, SOUP_SESSION_ERROR_ENCODING))
+    return coding_error (ex, transfer_coding (ex->msg));
   if (ex->pin_mismatch)
     return g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,
                         _("The certificate of %s is not the one you pinned: it has changed, or another server answers. Nothing was sent. Check the new certificate with the host’s administrator before you pin it."),

@@ -348,6 +348,20 @@ class Transport(LabTestCase):
         self.assertEqual(len(commands), 1, [q["message_id"] for q in commands])
         self.assertFailed(res, "may or may not have started")
 
+    def test_hostile_framing(self):
+        """Replies framed as WinRM never frames them are refused at once,
+        with words, and nothing waits for the timeout."""
+        for fault, said in (("interim@Create*1", r"interim \(1xx\)"),
+                            ("coding@Create*1", r"transfer coding “gzip, chunked”")):
+            with self.subTest(fault):
+                self.lab.control(faults=[fault])
+                res = self.run_cli("--port", str(self.lab.http_port), "--timeout", "60",
+                                   "localhost", "--", "echo framed")
+                self.assertFailed(res, said)
+        self.lab.control(faults=[])
+        self.assertRan(self.run_cli("--port", str(self.lab.http_port), "localhost", "--",
+                                    "echo framed"), b"framed\n")
+
     def test_lost_reply_to_a_receive(self):
         since = self.last_connection()
         self.lab.control(faults=["no-reply@Receive*1"])

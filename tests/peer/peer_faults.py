@@ -26,6 +26,10 @@ A switch is written NAME[@ACTION][=VALUE][*COUNT]:
                     (--other-cert: signed by the same CA for the same name,
                     served over TLS 1.2 with ChaCha20-Poly1305 only, so
                     that its TLS details differ too)
+  interim=N         send N interim "100 Continue" heads before the reply
+                    (default 50): an honest server sends one at most
+  coding            frame the reply with "Transfer-Encoding: gzip, chunked"
+                    (chunked, not compressed), a coding WinRM never uses
 ACTION limits the switch to one WS-Man action (Create, Command, Receive,
 Send, Signal, Delete, Get); COUNT makes it fire that many times only.
 """
@@ -46,6 +50,8 @@ NAMES = {
     "hangup",
     "no-reply",
     "cert-swap",
+    "interim",
+    "coding",
 }
 
 SPEC = re.compile(r"^([a-z-]+)(?:@([A-Za-z]+))?(?:=([0-9.]+))?(?:\*([0-9]+))?$")

@@ -239,8 +239,15 @@ class Handler(BaseHTTPRequestHandler):
         if content_type:
             head.append(f"Content-Type: {content_type}")
         head.extend(f"{k}: {v}" for k, v in extra)
-        head.append(f"Content-Length: {len(body)}")
+        if getattr(self, "odd_coding", False):
+            self.odd_coding = False
+            head.append("Transfer-Encoding: gzip, chunked")
+            body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+        else:
+            head.append(f"Content-Length: {len(body)}")
         data = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        interim, self.interim_heads = getattr(self, "interim_heads", 0), 0
+        data = b"HTTP/1.1 100 Continue\r\n\r\n" * interim + data
         if drop:
             # Half the response, then a reset connection.
             self.wfile.write(data[: len(data) - max(1, len(body) // 2)])
@@ -465,6 +472,10 @@ class Handler(BaseHTTPRequestHandler):
             extra = list(extra) + [("Connection", "close")]
             self.close_connection = True
         hangup = bool(faults.take("hangup", action))
+        f = faults.take("interim", action)
+        if f:
+            self.interim_heads = int(f.value) or 50
+        self.odd_coding = bool(faults.take("coding", action))
         self.send_sealed_or_plain(status, response, action, sealed, extra, drop)
         if hangup:
             self.hang_up("answered, then closed without notice (hangup)")
