@@ -197,8 +197,10 @@ acquire_credentials_locked (CastellanGss               *self,
 
   if (options->password != NULL && options->credentials != NULL)
     {
-      key = g_strdup_printf ("%d:%d:%s", options->auth, restrict_to_kerberos,
-                             options->user ? options->user : "");
+      /* By mechanism: Negotiate to an address acquires NTLM alone. */
+      key = g_strdup_printf ("%s:%d:%s",
+                             self->mech == &krb5_oid ? "krb5" : self->mech == &ntlm_oid ? "ntlm" : "spnego",
+                             restrict_to_kerberos, options->user ? options->user : "");
       self->cred = castellan_gss_credentials_lookup (options->credentials, key);
       self->cred_shared = self->cred != GSS_C_NO_CREDENTIAL;
       if (self->cred_shared)
@@ -358,7 +360,13 @@ castellan_gss_new (const CastellanGssOptions  *options,
     case CASTELLAN_AUTH_REQUEST_NEGOTIATE:
     case CASTELLAN_AUTH_REQUEST_BASIC:
     default:
-      self->mech = &spnego_oid;
+      /* To an address, Negotiate is NTLM, as from Windows: Kerberos
+       * names hosts, not addresses. Its token goes under the Negotiate
+       * scheme unwrapped, which Windows takes as readily as SPNEGO, and
+       * which avoids SPNEGO's fallback to NTLM: MIT krb5 1.21 and
+       * gss-ntlmssp 1.2 disagree over its mechListMIC. */
+      self->mech = options->ntlm_allowed && g_hostname_is_ip_address (options->host)
+                     ? &ntlm_oid : &spnego_oid;
       break;
     }
 
