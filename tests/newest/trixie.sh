@@ -222,6 +222,8 @@ if [[ -d $build && $(cat "$build/.castellan-source" 2>/dev/null) != "$SOURCE" ]]
 fi
 mkdir -p "$build"
 echo "$SOURCE" >"$build/.castellan-source"
+# No summary from an earlier run when this one stops before the tests.
+rm -f "$build/meson-logs/testlog.json"
 
 say "Building with $(in_chroot 60 gcc --version | head -n 1), warnings as errors"
 in_chroot 1800 /bin/sh -ec '
