@@ -96,9 +96,9 @@ fanout_done (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  g_autoptr(CastellanResults) self = user_data;
-
   castellan_fanout_run_finish (result, NULL);
+  /* The reference the run held on the page. */
+  g_object_unref (user_data);
 }
 
 static void

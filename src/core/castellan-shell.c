@@ -507,8 +507,7 @@ early_received (GObject      *source,
   if (data->early_stale)
     {
       CastellanShell *self = g_task_get_source_object (task);
-      g_autoptr(CastellanWsmanReply) reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, NULL);
-
+      castellan_wsman_reply_free (castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, NULL));
       self->receiving--;
       data->in_flight--;
       g_object_unref (task);

@@ -138,16 +138,24 @@ append_shell_selector (GString    *out,
   g_string_append (out, "</wsman:Selector></wsman:SelectorSet>");
 }
 
-static GBytes *
-finish (GString    *out,
-        const char *body)
+/* Closes the header: what is appended next is the body. */
+static void
+begin_body (GString *out)
 {
-  g_string_append (out, "</s:Header>");
-  if (body == NULL)
-    g_string_append (out, "<s:Body />");
-  else
-    g_string_append_printf (out, "<s:Body>%s</s:Body>", body);
-  g_string_append (out, "</s:Envelope>");
+  g_string_append (out, "</s:Header><s:Body>");
+}
+
+static GBytes *
+finish (GString *out)
+{
+  g_string_append (out, "</s:Body></s:Envelope>");
+  return g_string_free_to_bytes (out);
+}
+
+static GBytes *
+finish_empty (GString *out)
+{
+  g_string_append (out, "</s:Header><s:Body /></s:Envelope>");
   return g_string_free_to_bytes (out);
 }
 
@@ -156,8 +164,6 @@ castellan_soap_create_shell (const CastellanSoapContext  *ctx,
                              const CastellanShellOptions *options)
 {
   GString *out = begin (ctx, ACTION_CREATE, RESOURCE_CMD, TRUE);
-  g_autoptr(GString) body = g_string_new ("<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>"
-                                          "<rsp:OutputStreams>stdout stderr</rsp:OutputStreams>");
   g_autofree char *codepage = g_strdup_printf ("%u", options && options->codepage ? options->codepage : 65001);
 
   g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
@@ -166,15 +172,18 @@ castellan_soap_create_shell (const CastellanSoapContext  *ctx,
   append_option (out, "WINRS_CODEPAGE", codepage, FALSE);
   g_string_append (out, "</wsman:OptionSet>");
 
+  begin_body (out);
+  g_string_append (out, "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>"
+                        "<rsp:OutputStreams>stdout stderr</rsp:OutputStreams>");
   if (options && options->working_directory)
     {
-      g_string_append (body, "<rsp:WorkingDirectory>");
-      append_escaped (body, options->working_directory);
-      g_string_append (body, "</rsp:WorkingDirectory>");
+      g_string_append (out, "<rsp:WorkingDirectory>");
+      append_escaped (out, options->working_directory);
+      g_string_append (out, "</rsp:WorkingDirectory>");
     }
   if (options && options->environment && options->environment[0])
     {
-      g_string_append (body, "<rsp:Environment>");
+      g_string_append (out, "<rsp:Environment>");
       for (guint i = 0; options->environment[i] != NULL; i++)
         {
           const char *eq = strchr (options->environment[i], '=');
@@ -183,16 +192,16 @@ castellan_soap_create_shell (const CastellanSoapContext  *ctx,
           if (eq == NULL || eq == options->environment[i])
             continue;
           name = g_strndup (options->environment[i], eq - options->environment[i]);
-          g_string_append (body, "<rsp:Variable Name=\"");
-          append_escaped (body, name);
-          g_string_append (body, "\">");
-          append_escaped (body, eq + 1);
-          g_string_append (body, "</rsp:Variable>");
+          g_string_append (out, "<rsp:Variable Name=\"");
+          append_escaped (out, name);
+          g_string_append (out, "\">");
+          append_escaped (out, eq + 1);
+          g_string_append (out, "</rsp:Variable>");
         }
-      g_string_append (body, "</rsp:Environment>");
+      g_string_append (out, "</rsp:Environment>");
     }
-  g_string_append (body, "</rsp:Shell>");
-  return finish (out, body->str);
+  g_string_append (out, "</rsp:Shell>");
+  return finish (out);
 }
 
 GBytes *
@@ -204,33 +213,33 @@ castellan_soap_command (const CastellanSoapContext *ctx,
                         const char                 *command_id)
 {
   GString *out = begin (ctx, ACTION_COMMAND, RESOURCE_CMD, TRUE);
-  g_autoptr(GString) body = g_string_new ("<rsp:CommandLine");
-
-  /* A client-chosen identifier (WinRM 3.0 and later honour it): the first
-   * Receive can go out with the Command. */
-  if (command_id != NULL)
-    {
-      g_string_append (body, " CommandId=\"");
-      append_escaped (body, command_id);
-      g_string_append (body, "\"");
-    }
-  g_string_append (body, "><rsp:Command>");
 
   g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
   append_option (out, "WINRS_SKIP_CMD_SHELL", skip_cmd_shell ? "True" : "False", FALSE);
   g_string_append (out, "</wsman:OptionSet>");
   append_shell_selector (out, shell_id);
 
-  append_escaped (body, command);
-  g_string_append (body, "</rsp:Command>");
+  begin_body (out);
+  g_string_append (out, "<rsp:CommandLine");
+  /* A client-chosen identifier (WinRM 3.0 and later honour it): the first
+   * Receive can go out with the Command. */
+  if (command_id != NULL)
+    {
+      g_string_append (out, " CommandId=\"");
+      append_escaped (out, command_id);
+      g_string_append (out, "\"");
+    }
+  g_string_append (out, "><rsp:Command>");
+  append_escaped (out, command);
+  g_string_append (out, "</rsp:Command>");
   for (guint i = 0; arguments && arguments[i] != NULL; i++)
     {
-      g_string_append (body, "<rsp:Arguments>");
-      append_escaped (body, arguments[i]);
-      g_string_append (body, "</rsp:Arguments>");
+      g_string_append (out, "<rsp:Arguments>");
+      append_escaped (out, arguments[i]);
+      g_string_append (out, "</rsp:Arguments>");
     }
-  g_string_append (body, "</rsp:CommandLine>");
-  return finish (out, body->str);
+  g_string_append (out, "</rsp:CommandLine>");
+  return finish (out);
 }
 
 GBytes *
@@ -239,15 +248,17 @@ castellan_soap_receive (const CastellanSoapContext *ctx,
                         const char                 *command_id)
 {
   GString *out = begin (ctx, ACTION_RECEIVE, RESOURCE_CMD, TRUE);
-  g_autoptr(GString) body = g_string_new ("<rsp:Receive><rsp:DesiredStream CommandId=\"");
 
   g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
   append_option (out, "WSMAN_CMDSHELL_OPTION_KEEPALIVE", "True", FALSE);
   g_string_append (out, "</wsman:OptionSet>");
   append_shell_selector (out, shell_id);
-  append_escaped (body, command_id);
-  g_string_append (body, "\">stdout stderr</rsp:DesiredStream></rsp:Receive>");
-  return finish (out, body->str);
+
+  begin_body (out);
+  g_string_append (out, "<rsp:Receive><rsp:DesiredStream CommandId=\"");
+  append_escaped (out, command_id);
+  g_string_append (out, "\">stdout stderr</rsp:DesiredStream></rsp:Receive>");
+  return finish (out);
 }
 
 /* How many raw stdin bytes fit in one Send: base64 grows them by 4/3,
@@ -269,13 +280,17 @@ castellan_soap_send (const CastellanSoapContext *ctx,
                      gboolean                    end)
 {
   GString *out = begin (ctx, ACTION_SEND, RESOURCE_CMD, TRUE);
-  g_autoptr(GString) body = g_string_new ("<rsp:Send><rsp:Stream Name=\"stdin\" CommandId=\"");
   g_autofree char *b64 = g_base64_encode (data, length);
 
   append_shell_selector (out, shell_id);
-  append_escaped (body, command_id);
-  g_string_append_printf (body, "\"%s>%s</rsp:Stream></rsp:Send>", end ? " End=\"true\"" : "", b64);
-  return finish (out, body->str);
+
+  begin_body (out);
+  g_string_append (out, "<rsp:Send><rsp:Stream Name=\"stdin\" CommandId=\"");
+  append_escaped (out, command_id);
+  g_string_append (out, end ? "\" End=\"true\">" : "\">");
+  g_string_append (out, b64);
+  g_string_append (out, "</rsp:Stream></rsp:Send>");
+  return finish (out);
 }
 
 GBytes *
@@ -285,13 +300,16 @@ castellan_soap_signal (const CastellanSoapContext *ctx,
                        const char                 *code)
 {
   GString *out = begin (ctx, ACTION_SIGNAL, RESOURCE_CMD, TRUE);
-  g_autoptr(GString) body = g_string_new ("<rsp:Signal CommandId=\"");
 
   append_shell_selector (out, shell_id);
-  append_escaped (body, command_id);
-  g_string_append_printf (body, "\"><rsp:Code>" CASTELLAN_NS_SHELL "/signal/%s</rsp:Code></rsp:Signal>",
-                          code);
-  return finish (out, body->str);
+
+  begin_body (out);
+  g_string_append (out, "<rsp:Signal CommandId=\"");
+  append_escaped (out, command_id);
+  g_string_append (out, "\"><rsp:Code>" CASTELLAN_NS_SHELL "/signal/");
+  g_string_append (out, code);
+  g_string_append (out, "</rsp:Code></rsp:Signal>");
+  return finish (out);
 }
 
 GBytes *
@@ -301,11 +319,11 @@ castellan_soap_delete_shell (const CastellanSoapContext *ctx,
   GString *out = begin (ctx, ACTION_DELETE, RESOURCE_CMD, FALSE);
 
   append_shell_selector (out, shell_id);
-  return finish (out, NULL);
+  return finish_empty (out);
 }
 
 GBytes *
 castellan_soap_get_config (const CastellanSoapContext *ctx)
 {
-  return finish (begin (ctx, ACTION_GET, CASTELLAN_NS_CONFIG, FALSE), NULL);
+  return finish_empty (begin (ctx, ACTION_GET, CASTELLAN_NS_CONFIG, FALSE));
 }

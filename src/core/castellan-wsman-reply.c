@@ -469,8 +469,9 @@ read_receive_fast (const char           *xml,
   gboolean ok;
 
   /* Receive and Command replies name their action in the header; other
-   * replies go straight to the tree reader. */
-  if (length == 0 || length > G_MAXINT ||
+   * replies go straight to the tree reader. An empty body may come as
+   * NULL (g_bytes_get_data() of empty bytes). */
+  if (xml == NULL || length == 0 || length > G_MAXINT ||
       (memmem (xml, MIN (length, 8192), "ReceiveResponse", 15) == NULL &&
        memmem (xml, MIN (length, 8192), "CommandResponse", 15) == NULL))
     return FALSE;

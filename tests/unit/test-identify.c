@@ -35,8 +35,8 @@ test_identify_refuses (void)
     /* Right names in the wrong namespace. */
     "<s:Envelope xmlns:s=\"urn:other\"><s:Body><IdentifyResponse/></s:Body></s:Envelope>",
     /* A DTD, the door to entity expansion, is refused outright. */
-    "<?xml version=\"1.0\"?><!DOCTYPE s [<!ENTITY x \"y\">]>"
-    "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"/>",
+    ("<?xml version=\"1.0\"?><!DOCTYPE s [<!ENTITY x \"y\">]>"
+     "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"/>"),
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
