@@ -6,6 +6,7 @@ to drive the peer's fault switches at the wire level.
 
 import base64
 import http.client
+import ipaddress
 import re
 import struct
 import uuid
@@ -16,6 +17,7 @@ import gssapi.raw as graw
 
 SPNEGO = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
 KRB5 = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2")
+NTLM = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -25,6 +27,14 @@ NS = {
 }
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
 TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+
+
+def is_address(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class WsmanFault(Exception):
@@ -38,6 +48,11 @@ class Client:
                  service="HTTP", scheme="Negotiate", timeout=20):
         self.host, self.port, self.scheme = host, port, scheme
         self.timeout = timeout
+        if mech == SPNEGO and is_address(host):
+            # As Castellan and Windows do: NTLM to an address, unwrapped
+            # under the Negotiate scheme (MIT krb5 1.21's SPNEGO fallback
+            # to gss-ntlmssp fails on the mechListMIC).
+            mech = NTLM
         creds = None
         if password is not None:
             name = gssapi.Name(user, gssapi.NameType.user)
