@@ -264,8 +264,10 @@ single_line (guint prop)
   return fields[prop - 1].type == G_TYPE_STRING && prop != PROP_NOTES && prop != PROP_LAST_PROBLEM;
 }
 
-static gboolean
-has_control (const char *text)
+/* A control character (a line break, say) in a one-line value: it would
+ * end the line it is saved on, or become a request header. */
+gboolean
+castellan_host_text_has_control (const char *text)
 {
   for (const char *p = text; p != NULL && *p != '\0'; p++)
     if ((guchar) *p < 0x20 || *p == 0x7f)
@@ -285,7 +287,7 @@ castellan_host_find_control (CastellanHost *self)
   g_return_val_if_fail (CASTELLAN_IS_HOST (self), NULL);
 
   for (guint i = 1; i < N_PROPS; i++)
-    if (single_line (i) && has_control (g_value_get_string (&self->values[i])))
+    if (single_line (i) && castellan_host_text_has_control (g_value_get_string (&self->values[i])))
       return fields[i - 1].key;
   return NULL;
 }

@@ -34,6 +34,7 @@ const char    *castellan_host_get_search_text  (CastellanHost *self);
 const char    *castellan_host_get_sort_key     (CastellanHost *self);
 const char    *castellan_host_find_control     (CastellanHost *self);
 gboolean       castellan_host_key_is_single_line (const char  *key);
+gboolean       castellan_host_text_has_control (const char    *text);
 CastellanConnectOptions *castellan_host_to_options (CastellanHost  *self,
                                                     GError        **error);
 void           castellan_host_set_verdict      (CastellanHost          *self,

@@ -153,15 +153,6 @@ parse_csv (const char *text,
   return rows;
 }
 
-static gboolean
-has_control (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return TRUE;
-  return FALSE;
-}
-
 static int
 column_index (const char *name)
 {
@@ -230,7 +221,7 @@ castellan_inventory_import_csv (CastellanInventory  *self,
           const char *cell = g_ptr_array_index (row, c);
           GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (host), key);
 
-          if (castellan_host_key_is_single_line (key) && has_control (cell))
+          if (castellan_host_key_is_single_line (key) && castellan_host_text_has_control (cell))
             {
               g_set_error (error, CASTELLAN_INVENTORY_ERROR, CASTELLAN_INVENTORY_ERROR_CSV,
                            _("Line %u: the “%s” cell of host %u holds a line break or another control character. Put it on one line; nothing was imported."),

@@ -271,15 +271,6 @@ line_of (const char *contents,
   return 0;
 }
 
-static gboolean
-has_control (const char *text)
-{
-  for (const char *p = text; p != NULL && *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return TRUE;
-  return FALSE;
-}
-
 /* A host whose one-line fields hold a line break (written "\\n" in the
  * file by hand or by another program) would smuggle it into a request:
  * the file is then treated as damaged, kept whole and reported. */
@@ -306,7 +297,7 @@ check_hosts (GKeyFile    *file,
           if (!castellan_host_key_is_single_line (keys[k]))
             continue;
           value = g_key_file_get_string (file, groups[i], keys[k], NULL);
-          if (!has_control (value))
+          if (!castellan_host_text_has_control (value))
             continue;
           raw = g_key_file_get_string (file, groups[i], "name", NULL);
           name = g_strescape (raw ? raw : groups[i] + strlen (HOST_GROUP_PREFIX), NULL);
