@@ -288,6 +288,10 @@ interpreter_ended (GObject      *source,
   if (!castellan_shell_run_finish (CASTELLAN_SHELL (source), result, &code, &error))
     {
       finish (self, error);
+      /* The interpreter is lost to us, not to the host: its shell (and
+       * the user's quota of shells there) is released if the host can
+       * still be reached. */
+      castellan_shell_close_async (self->shell, NULL, NULL, NULL);
       return;
     }
   if (self->partial->len > 0)
