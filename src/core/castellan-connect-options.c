@@ -7,7 +7,6 @@
 #include "castellan-error.h"
 
 #include "castellan-connect-options.h"
-#include "castellan-trust-database.h"
 
 CastellanConnectOptions *
 castellan_connect_options_new (const CastellanEndpoint *endpoint)
@@ -20,9 +19,6 @@ castellan_connect_options_new (const CastellanEndpoint *endpoint)
   self->request_timeout = CASTELLAN_DEFAULT_REQUEST_TIMEOUT;
   self->trusted_hosts = castellan_trusted_hosts_parse (NULL);
   self->credentials = castellan_gss_credentials_new ();
-  /* The process's one copy of the system's anchors, rather than one read
-   * per connection (see castellan-trust-database.c). */
-  self->tls_database = g_object_ref (castellan_trust_database_get_default ());
   return self;
 }
 

@@ -13,6 +13,7 @@
 #include "castellan-sealing.h"
 #include "castellan-soap.h"
 #include "castellan-tls.h"
+#include "castellan-trust-database.h"
 
 /* How often one request may go out again on a new connection, when that
  * is safe (see request_failed()). */
@@ -121,6 +122,13 @@ castellan_connection_new (const CastellanConnectOptions *options)
     {
       soup_session_set_tls_database (self->session, options->tls_database);
     }
+  else if (options->endpoint->https)
+    {
+      /* The process's one copy of the system's anchors, read when the
+       * first HTTPS connection needs it, rather than once per connection
+       * (see castellan-trust-database.c). */
+      soup_session_set_tls_database (self->session, castellan_trust_database_get_default ());
+    }
   return self;
 }
 
@@ -172,7 +180,8 @@ castellan_connection_new_message (CastellanConnection *self,
                                   const char          *content_type,
                                   const char          *authorization)
 {
-  SoupMessage *msg = soup_message_new ("POST", self->url);
+  /* The endpoint's own parsed URL: what was checked is what is sent. */
+  SoupMessage *msg = soup_message_new_from_uri ("POST", self->options->endpoint->uri);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
 
   soup_message_set_request_body_from_bytes (msg, content_type, body);

@@ -286,6 +286,7 @@ on_network_event (SoupMessage        *msg,
 {
   Exchange *ex = user_data;
 
+  offer_http1_only (msg, event, connection, NULL);
   switch (event)
     {
     case G_SOCKET_CLIENT_CONNECTED:
@@ -607,7 +608,6 @@ castellan_exchange_send_async (SoupSession                    *session,
 
   if (options->endpoint->https)
     g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_accept_certificate), ex);
-  castellan_exchange_offer_http1_only (msg);
   g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), ex);
   g_signal_connect (msg, "wrote-body", G_CALLBACK (on_wrote_body), ex);
   g_signal_connect (msg, "got-informational", G_CALLBACK (on_got_informational), ex);
