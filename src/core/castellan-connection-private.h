@@ -47,8 +47,9 @@ struct _CastellanConnection
   guint in_flight;                /* handed to libsoup, reply not yet in */
   guint held;                     /* castellan_connection_hold() */
   guint held_queued;              /* requests queued while held */
-  GTask *deferred_task;           /* a reply to parse, its follow-up sent */
-  GBytes *deferred_plain;
+  GTask *deferred_task;           /* a reply to handle, its follow-up sent */
+  CastellanExchangeReply *deferred_reply; /* still to open */
+  GBytes *deferred_plain;         /* opened, to parse */
   guint deferred_idle;
 };
 

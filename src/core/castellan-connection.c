@@ -416,6 +416,7 @@ typedef struct
   guint attempts;
   gboolean pipelined;             /* may go out before the reply ahead of it */
   gboolean needs_context;         /* refused on a connection without one */
+  gboolean followed;              /* its follow-up is on its way */
 } RequestData;
 
 static void
@@ -426,6 +427,8 @@ request_data_free (RequestData *data)
 }
 
 static void send_request (GTask *task);
+static void defer (CastellanConnection *self, GTask *task, CastellanExchangeReply *reply,
+                   GBytes *plain);
 
 static GTask *new_request (CastellanConnection *self, GBytes *envelope, CastellanRequestFlags flags,
                            guint timeout_seconds, CastellanStreamFunc on_stream,
@@ -446,10 +449,10 @@ request_return_error (GTask  *task,
   g_object_unref (self);
 }
 
-/* Pipelining: once a reply is in and decrypted, the request that comes
- * next (the next Receive of a running command) goes to libsoup before
- * this reply is parsed, so that the host prepares its answer while this
- * one is decoded. */
+/* Pipelining: once a reply is in, the request that comes next (the next
+ * Receive of a running command) goes to libsoup before this reply is
+ * parsed, or even opened when the caller can tell without its plaintext,
+ * so that the host prepares its answer while this one is decoded. */
 static gboolean
 send_follow_up (CastellanConnection *self,
                 GTask               *task,
@@ -457,12 +460,14 @@ send_follow_up (CastellanConnection *self,
 {
   RequestData *data = g_task_get_task_data (task);
   g_autoptr(GBytes) next = NULL;
-  gsize len;
-  const guint8 *bytes = g_bytes_get_data (plain, &len);
+  gsize len = 0;
+  const guint8 *bytes = plain != NULL ? g_bytes_get_data (plain, &len) : NULL;
 
-  if (data->follow_up == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (task)) ||
+  if (data->follow_up == NULL || data->followed ||
+      g_cancellable_is_cancelled (g_task_get_cancellable (task)) ||
       (next = data->follow_up (bytes, len, data->user_data)) == NULL)
-    return FALSE;
+    return data->followed;
+  data->followed = TRUE;
   g_queue_push_head (&self->pending,
                      new_request (self, next, data->flags, data->timeout, data->on_stream,
                                   data->stream_data, data->follow_up,
@@ -549,16 +554,50 @@ complete_reply (CastellanConnection *self,
   g_object_unref (self);
 }
 
-/* The reply whose parse waits (see request_response()): parsed now. */
+/* Opens a reply (its follow-up sent once its plaintext says so), then
+ * parses it and completes its request. */
+static void
+open_and_complete (CastellanConnection    *self,
+                   GTask                  *task,
+                   CastellanExchangeReply *reply_in)
+{
+  g_autoptr(CastellanExchangeReply) reply = reply_in;
+  RequestData *data = g_task_get_task_data (task);
+  g_autoptr(GBytes) plain = NULL;
+  GError *error = NULL;
+
+  plain = open_reply (self, reply->content_type, reply->body, data->sealed, &error);
+  if (plain == NULL)
+    {
+      /* After a failed unseal the context's sequence is unknown. */
+      self->authenticated = FALSE;
+      request_return_error (task, error);
+      return;
+    }
+  g_clear_pointer (&reply->body, g_bytes_unref);
+  if (reply->status == SOUP_STATUS_OK && !data->followed && send_follow_up (self, task, plain))
+    {
+      defer (self, task, NULL, g_steal_pointer (&plain));
+      return;
+    }
+  complete_reply (self, task, g_steal_pointer (&plain));
+}
+
+/* The reply whose handling waits (see defer()): handled now. */
 static void
 finish_deferred_reply (CastellanConnection *self)
 {
   GTask *task = g_steal_pointer (&self->deferred_task);
+  CastellanExchangeReply *reply = g_steal_pointer (&self->deferred_reply);
+  GBytes *plain = g_steal_pointer (&self->deferred_plain);
 
   if (task == NULL)
     return;
   g_clear_handle_id (&self->deferred_idle, g_source_remove);
-  complete_reply (self, task, g_steal_pointer (&self->deferred_plain));
+  if (reply != NULL)
+    open_and_complete (self, task, reply);
+  else
+    complete_reply (self, task, plain);
 }
 
 static gboolean
@@ -569,6 +608,24 @@ deferred_reply_idle (gpointer user_data)
   self->deferred_idle = 0;
   finish_deferred_reply (self);
   return G_SOURCE_REMOVE;
+}
+
+/* A follow-up is on its way: libsoup sends it at the default priority.
+ * This reply (to open, or to parse) waits until the main loop has nothing
+ * more urgent, or until the next reply comes, whichever is first, so that
+ * the host prepares its next answer meanwhile. */
+static void
+defer (CastellanConnection    *self,
+       GTask                  *task,
+       CastellanExchangeReply *reply,
+       GBytes                 *plain)
+{
+  g_assert (self->deferred_task == NULL);
+  self->deferred_task = task;
+  self->deferred_reply = reply;
+  self->deferred_plain = plain;
+  self->deferred_idle = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deferred_reply_idle,
+                                         g_object_ref (self), g_object_unref);
 }
 
 /* A new connection libsoup opened for a request, before the request goes
@@ -696,27 +753,14 @@ request_response (GObject      *source,
       return;
     }
 
-  plain = open_reply (self, reply->content_type, reply->body, data->sealed, &error);
-  if (plain == NULL)
+  if (reply->status == SOUP_STATUS_OK && send_follow_up (self, task, NULL))
     {
-      /* After a failed unseal the context's sequence is unknown. */
-      self->authenticated = FALSE;
-      request_return_error (task, error);
+      /* The follow-up went before this reply was opened: open it once
+       * libsoup has sent that (see defer()). */
+      defer (self, task, g_steal_pointer (&reply), NULL);
       return;
     }
-  g_clear_pointer (&reply->body, g_bytes_unref);
-  if (reply->status == SOUP_STATUS_OK && send_follow_up (self, task, plain))
-    {
-      /* Let libsoup send the follow-up first: parse when the main loop
-       * has nothing more urgent, or before the next reply, whichever
-       * comes first. */
-      self->deferred_task = task;
-      self->deferred_plain = g_steal_pointer (&plain);
-      self->deferred_idle = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deferred_reply_idle,
-                                             g_object_ref (self), g_object_unref);
-      return;
-    }
-  complete_reply (self, task, g_steal_pointer (&plain));
+  open_and_complete (self, task, g_steal_pointer (&reply));
 }
 
 static void

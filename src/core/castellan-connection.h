@@ -41,7 +41,10 @@ void                    castellan_connection_request_async  (CastellanConnection
                                                              GAsyncReadyCallback    callback,
                                                              gpointer               user_data);
 /* Given the plaintext of a reply before it is parsed: the request to send
- * next, at once, or NULL. */
+ * next, at once, or NULL. Called first with NULL plaintext as soon as a
+ * reply has arrived, before it is decrypted: a request returned then goes
+ * out while this reply is opened (and the call with the plaintext is not
+ * made). */
 typedef GBytes *(*CastellanFollowUp) (const guint8 *plaintext,
                                       gsize         length,
                                       gpointer      user_data);

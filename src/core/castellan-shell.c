@@ -306,6 +306,7 @@ typedef struct
   CastellanStreamFunc on_stream;
   gpointer stream_data;
   guint in_flight;               /* Receives sent and not yet answered */
+  gboolean streaming;             /* the last reply was full: more is coming */
   gboolean finished;              /* the task has its result */
 } RunData;
 
@@ -386,7 +387,13 @@ received (GObject      *source,
  * command still runs, the next Receive goes out at once, and the host
  * prepares more output while this reply is decoded. The CommandState comes
  * last, after the output; and base64 has no quotes, so output cannot pass
- * for it. Wrongly sent, a Receive is merely answered and ignored. */
+ * for it. Wrongly sent, a Receive is merely answered and ignored.
+ *
+ * Asked before the reply is decrypted (@plaintext NULL): while the
+ * command streams (the reply before said Running and was at least half
+ * an envelope), the next Receive goes out before this reply is even
+ * opened. Should this reply say Done, that Receive's answer (a fault: no
+ * such command) comes after the run's result, and is ignored. */
 static GBytes *
 next_receive (const guint8 *plaintext,
               gsize         length,
@@ -395,13 +402,26 @@ next_receive (const guint8 *plaintext,
   GTask *task = user_data;
   CastellanShell *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
-  gsize tail = MIN (length, 2048);
   CastellanSoapContext ctx;
 
-  if (data->finished || self->shell_id == NULL ||
-      memmem (plaintext + length - tail, tail, STATE_RUNNING, strlen (STATE_RUNNING)) == NULL)
+  if (data->finished || self->shell_id == NULL)
     return NULL;
   fill_context (self, self->connection, &ctx);
+  if (plaintext == NULL)
+    {
+      if (!data->streaming)
+        return NULL;
+    }
+  else
+    {
+      gsize tail = MIN (length, 2048);
+      gboolean running = memmem (plaintext + length - tail, tail, STATE_RUNNING,
+                                 strlen (STATE_RUNNING)) != NULL;
+
+      data->streaming = running && length >= ctx.max_envelope / 2;
+      if (!running)
+        return NULL;
+    }
   self->receiving++;
   data->in_flight++;
   g_object_ref (task);  /* for received() of this Receive */
