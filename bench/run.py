@@ -173,7 +173,8 @@ class FastPeer:
              "--password-file", self.lab.env["LAB_PASSWORD_FILE"],
              "--cert", os.path.join(certs, "server.pem"),
              "--key", os.path.join(certs, "server-key.pem")],
-            env=self.env, stdout=subprocess.DEVNULL)
+            env=self.env, stdout=subprocess.DEVNULL,
+            preexec_fn=lambda: os.sched_setaffinity(0, PEER_CPUS))
         deadline = time.monotonic() + 10
         while not os.path.exists(ports):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -204,14 +205,32 @@ def vm_hwm_kib(pid):
     return 0
 
 
-def run_one(cmd, env, peer):
+# The stream and its limit are compared on the same core, the C peer on
+# another, and run by turns: this 2-core virtual machine's cores do not
+# run equally fast, nor at the same speed from one minute to the next, and
+# measured apart, the same code moved by a fifth between runs. Every
+# process measured for the commands, stream and connect cases (pywinrm's
+# too) runs on that core; this harness, which samples /proc while they
+# run, on the peer's.
+CPUS = sorted(os.sched_getaffinity(0))
+CLIENT_CPUS = {CPUS[0]}
+PEER_CPUS = {CPUS[-1]}
+STREAM_RUNS = 5
+
+
+def on_client_cpus():
+    os.sched_setaffinity(0, CLIENT_CPUS)
+
+
+def run_one(cmd, env, peer, pinned=False):
     """One process: whole-process CPU and wall via wait4; peak RSS as the
     process reports it (VmHWM), else sampled from /proc while it runs.
     (wait4's ru_maxrss would count this Python's pages: a child started
     with vfork inherits its parent's high-water mark.)"""
     p0 = peer.cpu()
     t = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=on_client_cpus if pinned else None)
     # Outputs are small (one JSON line, a fan-out's few lines): read them
     # after the exit without risk of a full pipe, within a bound.
     deadline = t + 600
@@ -256,10 +275,10 @@ def median_row(results):
     return row
 
 
-def bench_case(cmd, env, peer, runs):
+def bench_case(cmd, env, peer, runs, pinned=False):
     results = []
     for _ in range(runs):
-        r = run_one(cmd, env, peer)
+        r = run_one(cmd, env, peer, pinned)
         info = json_line(r.pop("out"))
         spawn = r.pop("spawn")
         r.update({"loop_cpu_s": info["loop_cpu_s"], "run_s": info["run_s"],
@@ -298,6 +317,7 @@ def limit_case(mech, size, payload, path, env, runs):
     results = []
     for _ in range(runs):
         out = subprocess.run([LIMIT, mech, str(size), str(payload), path], env=env,
+                             preexec_fn=on_client_cpus,
                              capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             raise RuntimeError(f"castellan-limit {mech} {path} failed: {out.stderr.strip()}")
@@ -394,22 +414,38 @@ def run_cases(args, lab, env, fast, add):
     print(f"bench: lab up, castellan-bench-peer on {fast.ports}; {args.runs} runs per case",
           file=sys.stderr, flush=True)
 
+    # The limit, its in-process variant and the stream, by turns.
+    harness = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, PEER_CPUS)
+    streams = {}
     for mech in ("ntlm", "kerberos"):
         label = "NTLM-sealed HTTP" if mech == "ntlm" else "Kerberos-sealed HTTP"
-        for path in ("limit", "castellan"):
-            row = limit_case(mech, args.stream, args.payload, path, env, args.runs)
-            add(row, case="limit", transport=label,
-                client="limit" if path == "limit" else "in-process", n=args.stream)
+        t = transports[label]
+        turns = {"limit": [], "in-process": [], "castellan": []}
+        for _ in range(max(args.runs, STREAM_RUNS)):
+            for path, client in (("limit", "limit"), ("castellan", "in-process")):
+                turns[client].append(limit_case(mech, args.stream, args.payload, path, env, 1))
+            cmd = [BENCH, "stream", str(args.stream), t["url"], *t["creds"], *t["trusted"]]
+            turns["castellan"].append(bench_case(cmd, env, peer, 1, True))
+        for client in ("limit", "in-process"):
+            add(median_row(turns[client]), case="limit", transport=label, client=client,
+                n=args.stream)
+        streams[label] = median_row(turns["castellan"])
 
     for case, n in (("commands", args.commands), ("stream", args.stream), ("connect", 1)):
         for label, t in transports.items():
             tail = [*t["creds"], *t["trusted"]]
-            row = bench_case([BENCH, case, str(n), t["url"], *tail], env, peer, args.runs)
+            if case == "stream" and label in streams:
+                row = streams[label]
+            else:
+                row = bench_case([BENCH, case, str(n), t["url"], *tail], env, peer, args.runs,
+                                 True)
             add(row, case=case, transport=label, client="castellan", n=n)
             if t["pywinrm"]:
                 row = bench_case(py + [case, str(n), t["url"], *t["creds"]], env, peer,
-                                 args.runs)
+                                 args.runs, True)
                 add(row, case=case, transport=label, client="pywinrm", n=n)
+    os.sched_setaffinity(0, harness)
 
     for label, t in transports.items():
         row = fanout_castellan([RUN, *t["run_args"], "--", "lab-echo", "hi"], env, lab_peer,
