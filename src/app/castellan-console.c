@@ -133,6 +133,12 @@ warn_if_weak (CastellanConsole *self)
   g_auto(GStrv) explain = NULL;
   g_autofree char *text = NULL;
 
+  g_autofree char *delegation = castellan_verdict_delegation_note (self->verdict);
+
+  /* Delegation asked for and not done (or forced): said where the
+   * session starts, whatever the level. */
+  if (delegation != NULL)
+    feed_line (self, delegation, "\033[33m");
   if (level > CASTELLAN_LEVEL_UNVERIFIED)
     return;
   explain = castellan_verdict_explain (self->verdict);
