@@ -706,7 +706,6 @@ request_response (GObject      *source,
   RequestData *data = g_task_get_task_data (task);
   const char *host = self->options->endpoint->host;
   g_autoptr(CastellanExchangeReply) reply = NULL;
-  g_autoptr(GBytes) plain = NULL;
   GError *error = NULL;
   gboolean sent = FALSE;
 

@@ -129,8 +129,8 @@ test_reply_with_dtd (void)
   static const char *bodies[] = {
     HEAD "<rsp:Stream Name=\"stdout\" CommandId=\"C\">&e1;</rsp:Stream>" TAIL,
     HEAD "<rsp:Stream Name=\"stdout\" CommandId=\"C\">aGk=</rsp:Stream>" TAIL,
-    "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><s:Fault>"
-    "<s:Reason><s:Text>&e1;</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>",
+    ("<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><s:Fault>"
+     "<s:Reason><s:Text>&e1;</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"),
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
