@@ -75,6 +75,30 @@ test_missing_is_empty (void)
   g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (inv)), ==, 0);
 }
 
+/* The damaged file kept beside the inventory, byte for byte. */
+static void
+assert_kept_aside (const char *dir,
+                   const char *bytes,
+                   gsize       length)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  gboolean kept = FALSE;
+
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_prefix (name, "inventory.ini.damaged-"))
+      {
+        g_autofree char *full = g_build_filename (dir, name, NULL);
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+        g_assert_cmpmem (contents, len, bytes, length);
+        kept = TRUE;
+      }
+  g_assert_true (kept);
+}
+
 static void
 test_damaged_kept_aside (void)
 {
@@ -82,10 +106,7 @@ test_damaged_kept_aside (void)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) listing = NULL;
   static const char damaged[] = "[host 1]\naddress=srv01\n\xff\xfe garbage without equals\n[[[";
-  const char *name;
-  gboolean found = FALSE;
 
   g_mkdir_with_parents (dir, 0700);
   g_assert_true (g_file_set_contents (path, damaged, sizeof damaged - 1, NULL));
@@ -95,19 +116,7 @@ test_damaged_kept_aside (void)
   g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (inv)), ==, 0);
 
   /* The damaged bytes are kept, untouched, beside a fresh file. */
-  listing = g_dir_open (dir, 0, NULL);
-  while ((name = g_dir_read_name (listing)) != NULL)
-    if (g_str_has_prefix (name, "inventory.ini.damaged-"))
-      {
-        g_autofree char *kept = g_build_filename (dir, name, NULL);
-        g_autofree char *contents = NULL;
-        gsize len;
-
-        g_assert_true (g_file_get_contents (kept, &contents, &len, NULL));
-        g_assert_cmpmem (contents, len, damaged, sizeof damaged - 1);
-        found = TRUE;
-      }
-  g_assert_true (found);
+  assert_kept_aside (dir, damaged, sizeof damaged - 1);
   g_assert_true (castellan_inventory_save (inv, NULL));
   g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
 }
@@ -171,12 +180,9 @@ test_control_characters_in_file (void)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autoptr(CastellanInventory) inv = castellan_inventory_new (path);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) listing = NULL;
   static const char file[] =
     "[castellan]\nversion=1\n\n[host a]\nname=Good\naddress=srv01\n\n"
     "[host b]\nname=Bad one\nnotes=multi\\nline\naddress=http://srv02/wsman\\r\\nX-Injected: yes\n";
-  const char *name;
-  gboolean kept = FALSE;
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (path, file, sizeof file - 1, NULL));
@@ -188,19 +194,7 @@ test_control_characters_in_file (void)
   g_assert_nonnull (strstr (error->message, ".damaged-"));
   g_assert_cmpuint (g_list_model_get_n_items (castellan_inventory_get_hosts (inv)), ==, 0);
 
-  listing = g_dir_open (dir, 0, NULL);
-  while ((name = g_dir_read_name (listing)) != NULL)
-    if (g_str_has_prefix (name, "inventory.ini.damaged-"))
-      {
-        g_autofree char *full = g_build_filename (dir, name, NULL);
-        g_autofree char *contents = NULL;
-        gsize len;
-
-        g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
-        g_assert_cmpmem (contents, len, file, sizeof file - 1);
-        kept = TRUE;
-      }
-  g_assert_true (kept);
+  assert_kept_aside (dir, file, sizeof file - 1);
 }
 
 /* A host holding a line break is refused at saving: the file on disk is
