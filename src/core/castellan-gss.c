@@ -40,6 +40,8 @@ struct _CastellanGss
   struct gss_channel_bindings_struct bindings;
   gboolean has_bindings;
   GBytes *binding_data;
+  gboolean ntlm_fallback;   /* Negotiate by name: NTLM where Kerberos cannot be used */
+  CastellanGssCredentials *credentials;
 
   /* What the Kerberos context proved, and what came of delegation. */
   char *server_principal;
@@ -329,11 +331,58 @@ kerberos_target (CastellanGss *self)
   return target;
 }
 
+/* Negotiate to a host by name, where NTLM is allowed: Kerberos alone is
+ * tried first and, where it cannot be used (no ticket, an SPN the KDC does
+ * not know, a user name that is no Kerberos principal), NTLM alone, its
+ * token unwrapped under the Negotiate scheme, as Windows' Negotiate does.
+ * The choice is made here, before any token is sent, so the host cannot
+ * make it. SPNEGO's own fallback is not used: MIT krb5 1.21 and
+ * gss-ntlmssp 1.2 disagree over its mechListMIC. */
+static gboolean
+fall_back_to_ntlm (CastellanGss  *self,
+                   GError       **error)
+{
+  CastellanGssOptions options = { 0 };
+  g_autofree char *target = g_strdup_printf ("%s@%s", self->service, self->host);
+  gss_buffer_desc buf = { strlen (target), target };
+  OM_uint32 major, minor;
+
+  self->ntlm_fallback = FALSE;
+  if (self->ctx != GSS_C_NO_CONTEXT)
+    gss_delete_sec_context (&minor, &self->ctx, GSS_C_NO_BUFFER);
+  if (self->cred != GSS_C_NO_CREDENTIAL && !self->cred_shared)
+    gss_release_cred (&minor, &self->cred);
+  self->cred = GSS_C_NO_CREDENTIAL;
+  self->cred_shared = FALSE;
+  if (self->target != GSS_C_NO_NAME)
+    gss_release_name (&minor, &self->target);
+  self->mech = &ntlm_oid;
+  self->steps = 0;
+  self->ret_flags = 0;
+
+  /* gss-ntlmssp takes host-based names only. */
+  major = gss_import_name (&minor, &buf, GSS_C_NT_HOSTBASED_SERVICE, &self->target);
+  if (GSS_ERROR (major))
+    {
+      set_gss_error (self, error, major, minor, _("naming the service"));
+      return FALSE;
+    }
+  options.auth = self->auth;
+  options.service = self->service;
+  options.host = self->host;
+  options.user = self->user;
+  options.password = self->password;
+  options.ntlm_allowed = TRUE;
+  options.credentials = self->credentials;
+  return acquire_credentials (self, &options, error);
+}
+
 CastellanGss *
 castellan_gss_new (const CastellanGssOptions  *options,
                    GError                    **error)
 {
   g_autoptr(CastellanGss) self = g_new0 (CastellanGss, 1);
+  g_autoptr(GError) local_error = NULL;
   g_autofree char *target = NULL;
   gss_buffer_desc buf;
   OM_uint32 major, minor;
@@ -365,8 +414,17 @@ castellan_gss_new (const CastellanGssOptions  *options,
        * scheme unwrapped, which Windows takes as readily as SPNEGO, and
        * which avoids SPNEGO's fallback to NTLM: MIT krb5 1.21 and
        * gss-ntlmssp 1.2 disagree over its mechListMIC. */
-      self->mech = options->ntlm_allowed && g_hostname_is_ip_address (options->host)
-                     ? &ntlm_oid : &spnego_oid;
+      if (!options->ntlm_allowed)
+        self->mech = &spnego_oid;
+      else if (g_hostname_is_ip_address (options->host))
+        self->mech = &ntlm_oid;
+      else
+        {
+          /* By name with NTLM allowed: Kerberos alone first, then NTLM
+           * alone where Kerberos cannot be used (see fall_back_to_ntlm()). */
+          self->mech = &krb5_oid;
+          self->ntlm_fallback = ntlm_available ();
+        }
       break;
     }
 
@@ -415,8 +473,19 @@ castellan_gss_new (const CastellanGssOptions  *options,
       self->has_bindings = TRUE;
     }
 
-  if (!acquire_credentials (self, options, error))
-    return NULL;
+  if (options->credentials != NULL)
+    self->credentials = castellan_gss_credentials_ref (options->credentials);
+  if (!acquire_credentials (self, options, &local_error))
+    {
+      if (!self->ntlm_fallback)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      g_debug ("Negotiate: no Kerberos credentials (%s); NTLM", local_error->message);
+      if (!fall_back_to_ntlm (self, error))
+        return NULL;
+    }
 
   return g_steal_pointer (&self);
 }
@@ -435,6 +504,7 @@ castellan_gss_free (CastellanGss *self)
   if (self->target != GSS_C_NO_NAME)
     gss_release_name (&minor, &self->target);
   g_clear_pointer (&self->binding_data, g_bytes_unref);
+  g_clear_pointer (&self->credentials, castellan_gss_credentials_unref);
   g_free (self->server_principal);
   g_clear_error (&self->target_error);
   g_free (self->host);
@@ -715,6 +785,17 @@ castellan_gss_step (CastellanGss  *self,
   if (GSS_ERROR (major))
     {
       g_clear_pointer (out_token, g_bytes_unref);
+      if (in_token == NULL && self->ntlm_fallback)
+        {
+          g_autofree char *why = status_text (minor != 0 ? minor : major,
+                                              minor != 0 ? GSS_C_MECH_CODE : GSS_C_GSS_CODE,
+                                              self->mech);
+
+          g_debug ("Negotiate: Kerberos cannot be used (%s); NTLM", why);
+          if (!fall_back_to_ntlm (self, error))
+            return FALSE;
+          return castellan_gss_step (self, NULL, 0, out_token, error);
+        }
       if (in_token == NULL && self->mech == &spnego_oid &&
           diagnose_kerberos (self, &major, &minor))
         {
