@@ -57,6 +57,7 @@ static const struct
   { CASTELLAN_CLIXML_SCRIPT_BLOCK, "SBK", FORM_TEXT, 0, 0 },
   { CASTELLAN_CLIXML_SECURE_STRING, "SS", FORM_BASE64, 0, 0 },
   { CASTELLAN_CLIXML_OBJECT, "Obj", FORM_NONE, 0, 0 },
+  { CASTELLAN_CLIXML_BACK_REFERENCE, "Ref", FORM_NONE, 0, 0 },
 };
 
 static const char *const CONTAINERS[] = { NULL, "STK", "QUE", "LST", "IE", "DCT" };
@@ -386,6 +387,8 @@ castellan_clixml_value_equal (const CastellanClixmlValue *a,
     }
   if (a->kind == CASTELLAN_CLIXML_NULL)
     return TRUE;
+  if (a->kind == CASTELLAN_CLIXML_BACK_REFERENCE)
+    return a->unsigned_integer == b->unsigned_integer;
   if (!strv_equal0 (a->type_names, b->type_names) ||
       g_strcmp0 (a->to_string, b->to_string) != 0 ||
       a->container != b->container ||
@@ -441,7 +444,8 @@ castellan_clixml_escape (GString    *out,
 
   while (p < end)
     {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
+      /* GLib refuses U+0000 here; it is a character like any other. */
+      gunichar c = *p == '\0' ? 0 : g_utf8_get_char_validated (p, end - p);
       const char *next;
 
       if (c == (gunichar) -1 || c == (gunichar) -2)
@@ -559,7 +563,7 @@ typedef struct
 {
   CastellanClixmlLimits limits;
   GHashTable *objects;     /* RefId → value */
-  GHashTable *open;        /* values still being read */
+  GPtrArray *open;         /* objects being read, outermost first */
   GHashTable *type_names;  /* RefId → char ** */
   guint refs;
 } Reader;
@@ -983,12 +987,11 @@ read_object (Reader   *r,
         return NULL;
       g_hash_table_insert (r->objects, g_strdup (id), castellan_clixml_value_ref (object));
     }
-  g_hash_table_add (r->open, object);
+  g_ptr_array_add (r->open, object);
   for (xmlNode *child = node->children; child != NULL; child = child->next)
     {
       const char *name = (const char *) child->name;
       gboolean ok = TRUE;
-      int index;
 
       if (child->type != XML_ELEMENT_NODE)
         continue;
@@ -1006,16 +1009,6 @@ read_object (Reader   *r,
         }
       else if (g_str_equal (name, "Props") || g_str_equal (name, "MS"))
         ok = read_properties (r, object, child, g_str_equal (name, "MS"), depth + 1, error);
-      else if ((index = primitive_by_element (child->name)) >= 0 &&
-               PRIMITIVES[index].kind != CASTELLAN_CLIXML_NULL)
-        {
-          if (object->inner != NULL || object->container != CASTELLAN_CLIXML_CONTAINER_NONE)
-            ok = malformed (error, _("an object holds two values")) != NULL;
-          else if ((object->inner = read_primitive (index, child, error)) == NULL)
-            ok = FALSE;
-          else
-            object->weight = add_weight (object->weight, 1);
-        }
       else
         {
           CastellanClixmlContainer container = CASTELLAN_CLIXML_CONTAINER_NONE;
@@ -1023,18 +1016,24 @@ read_object (Reader   *r,
           for (guint c = 1; c < G_N_ELEMENTS (CONTAINERS); c++)
             if (g_str_equal (name, CONTAINERS[c]))
               container = c;
-          if (container == CASTELLAN_CLIXML_CONTAINER_NONE)
-            ok = malformed_element (error, ELEMENT_UNEXPECTED, child) != NULL;
-          else
+          if (container != CASTELLAN_CLIXML_CONTAINER_NONE)
             ok = read_container (r, object, child, container, depth + 1, error);
+          else if (object->inner != NULL || object->container != CASTELLAN_CLIXML_CONTAINER_NONE)
+            ok = malformed (error, _("an object holds two values")) != NULL;
+          /* What the object wraps: a primitive, or the base object a
+           * PSObject was made from. */
+          else if ((object->inner = read_value (r, child, depth + 1, error)) == NULL)
+            ok = FALSE;
+          else
+            object->weight = add_weight (object->weight, object->inner->weight);
         }
       if (!ok)
         {
-          g_hash_table_remove (r->open, object);
+          g_ptr_array_set_size (r->open, r->open->len - 1);
           return NULL;
         }
     }
-  g_hash_table_remove (r->open, object);
+  g_ptr_array_set_size (r->open, r->open->len - 1);
   return g_steal_pointer (&object);
 }
 
@@ -1060,11 +1059,13 @@ read_value (Reader   *r,
       value = id != NULL ? g_hash_table_lookup (r->objects, id) : NULL;
       if (value == NULL)
         return malformed (error, _("a reference to an unknown object"));
-      /* A graph with a cycle has no place in reference-counted values. */
-      if (g_hash_table_contains (r->open, value))
-        return malformed (error, _("an object contains itself"));
       if (!count_ref (r, error))
         return NULL;
+      /* A cycle: counted in levels, never owned. */
+      for (guint i = 0; i < r->open->len; i++)
+        if (g_ptr_array_index (r->open, i) == value)
+          return castellan_clixml_value_new_unsigned (CASTELLAN_CLIXML_BACK_REFERENCE,
+                                                      r->open->len - i);
       return castellan_clixml_value_ref (value);
     }
   if (g_str_equal ((const char *) node->name, "Obj"))
@@ -1085,7 +1086,7 @@ read_value (Reader   *r,
  *
  * Reads with libxml2, refusing any DTD (so no entity is ever expanded);
  * <TNRef> and <Ref> are resolved, a <Ref> to an object still open (a
- * cycle) is refused.
+ * cycle) becomes a back reference.
  */
 CastellanClixmlValue *
 castellan_clixml_read (const char                  *data,
@@ -1114,11 +1115,11 @@ castellan_clixml_read (const char                  *data,
                                                  : _("it is not well-formed XML"));
   r.objects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) castellan_clixml_value_unref);
-  r.open = g_hash_table_new (NULL, NULL);
+  r.open = g_ptr_array_new ();
   r.type_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
   value = read_value (&r, xmlDocGetRootElement (doc), 1, error);
   g_hash_table_unref (r.objects);
-  g_hash_table_unref (r.open);
+  g_ptr_array_unref (r.open);
   g_hash_table_unref (r.type_names);
   return value;
 }
@@ -1130,6 +1131,7 @@ typedef struct
   GString *out;
   GHashTable *objects;   /* value → RefId + 1 */
   GPtrArray *type_names; /* lists written, by RefId */
+  GArray *open;          /* RefIds of the objects being written */
 } Writer;
 
 static void
@@ -1221,6 +1223,7 @@ write_object (Writer                     *w,
   g_hash_table_insert (w->objects, (gpointer) value, GUINT_TO_POINTER (id + 1));
   open_element (w, "Obj", name);
   g_string_append_printf (w->out, " RefId=\"%u\">", id);
+  g_array_append_val (w->open, id);
   if (value->type_names != NULL)
     {
       guint tn;
@@ -1283,6 +1286,7 @@ write_object (Writer                     *w,
   write_properties (w, value->adapted, "Props");
   write_properties (w, value->extended, "MS");
   g_string_append (w->out, "</Obj>");
+  g_array_set_size (w->open, w->open->len - 1);
 }
 
 static void
@@ -1302,6 +1306,21 @@ write_value (Writer                     *w,
   if (value->kind == CASTELLAN_CLIXML_OBJECT)
     {
       write_object (w, value, name);
+      return;
+    }
+  if (value->kind == CASTELLAN_CLIXML_BACK_REFERENCE)
+    {
+      /* Pointing past the outermost object: nothing to refer to. */
+      if (value->unsigned_integer == 0 || value->unsigned_integer > w->open->len)
+        open_element (w, "Nil", name);
+      else
+        {
+          open_element (w, "Ref", name);
+          g_string_append_printf (w->out, " RefId=\"%u\"",
+                                  g_array_index (w->open, guint,
+                                                 w->open->len - value->unsigned_integer));
+        }
+      g_string_append (w->out, " />");
       return;
     }
   index = primitive_index (value->kind);
@@ -1356,10 +1375,12 @@ write_value (Writer                     *w,
 char *
 castellan_clixml_write (const CastellanClixmlValue *value)
 {
-  Writer w = { g_string_new (NULL), g_hash_table_new (NULL, NULL), g_ptr_array_new () };
+  Writer w = { g_string_new (NULL), g_hash_table_new (NULL, NULL), g_ptr_array_new (),
+               g_array_new (FALSE, FALSE, sizeof (guint)) };
 
   write_value (&w, value, NULL);
   g_hash_table_unref (w.objects);
   g_ptr_array_unref (w.type_names);
+  g_array_unref (w.open);
   return g_string_free (w.out, FALSE);
 }

@@ -6,9 +6,11 @@
 G_BEGIN_DECLS
 
 /* The CLIXML of MS-PSRP 2.2.5: the values PowerShell sends, as a tree of
- * reference-counted values. An object that is referred to twice
- * (<Ref RefId>) is one shared value, so the tree is a graph without
- * cycles; the writer turns sharing back into RefIds. */
+ * reference-counted values. An object that is referred to again
+ * (<Ref RefId>) once complete is one shared value; a reference to an
+ * object that encloses it (PowerShell sends such cycles) is a
+ * back reference counted in levels, so no value ever owns itself. The
+ * writer turns both back into RefIds. */
 typedef enum
 {
   CASTELLAN_CLIXML_NULL,           /* Nil */
@@ -36,6 +38,8 @@ typedef enum
   CASTELLAN_CLIXML_SCRIPT_BLOCK,   /* SBK: text */
   CASTELLAN_CLIXML_SECURE_STRING,  /* SS: bytes, still encrypted with the session key */
   CASTELLAN_CLIXML_OBJECT,         /* Obj */
+  CASTELLAN_CLIXML_BACK_REFERENCE, /* Ref to an enclosing Obj: unsigned_integer says how
+                                    * many Obj levels up, 1 being the nearest */
 } CastellanClixmlKind;
 
 /* MS-PSRP 2.2.5.2.6 */
@@ -76,7 +80,7 @@ struct _CastellanClixmlValue
   /* CASTELLAN_CLIXML_OBJECT */
   char **type_names;         /* most specific first, or NULL */
   char *to_string;           /* or NULL */
-  CastellanClixmlValue *inner;        /* the primitive an Obj wraps (an enum's I32), or NULL */
+  CastellanClixmlValue *inner;        /* what an Obj wraps (an enum's I32, a base Obj), or NULL */
   CastellanClixmlContainer container;
   GPtrArray *items;          /* of CastellanClixmlValue, for STK QUE LST IE */
   GPtrArray *entries;        /* of CastellanClixmlEntry, for DCT */
