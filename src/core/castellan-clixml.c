@@ -851,8 +851,9 @@ read_type_names (Reader                *r,
       raw = node_content (t);
       name = castellan_clixml_unescape (raw, strlen (raw), &length);
       g_ptr_array_add (names, name);
-      if (names->len > r->limits.max_refs)
-        return count_ref (r, error) && FALSE;
+      /* Type names are bounded with the references they stand beside. */
+      if (!count_ref (r, error))
+        return FALSE;
     }
   g_ptr_array_add (names, NULL);
   object->type_names = g_strdupv ((char **) names->pdata);

@@ -151,7 +151,7 @@ castellan_psrp_fragmenter_next_payload (CastellanPsrpFragmenter *fragmenter,
       if (take == left)
         flags |= CASTELLAN_PSRP_FRAGMENT_END;
       castellan_psrp_fragment_write (out, q->object_id, fragmenter->fragment_id, flags,
-                                     data + fragmenter->offset, take);
+                                     take > 0 ? data + fragmenter->offset : NULL, take);
       fragmenter->offset += take;
       fragmenter->fragment_id++;
       if (flags & CASTELLAN_PSRP_FRAGMENT_END)
