@@ -13,7 +13,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("CASTELLAN_FUZZ_DIR", os.path.join(HERE, "..", "..", "build-fuzz"))
-TARGETS = ["wsman-reply", "sealing", "trusted-hosts", "endpoint", "inventory"]
+TARGETS = ["wsman-reply", "sealing", "trusted-hosts", "endpoint", "inventory", "psrp-fragment",
+           "clixml"]
 FIXTURES = os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "windows-recorded")
 
 
