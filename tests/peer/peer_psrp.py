@@ -59,11 +59,18 @@ CONFIGURATIONS = ("Microsoft.PowerShell", RESTRICTED)
 COMMAND_LINE_NAMES = ("powershell", "powershell.exe", "pwsh", "pwsh.exe")
 
 
+PWSH_CACHE = "/var/cache/castellan/pwsh-7.6.10"
+
+
 def find_pwsh():
-    """The pwsh the lab runs: $CASTELLAN_PWSH (set by ./dev), else PATH."""
+    """The pwsh the lab runs: $CASTELLAN_PWSH (set by ./dev), else the one
+    ./dev keeps in its cache, else pwsh from PATH; None without any."""
     path = os.environ.get("CASTELLAN_PWSH")
     if path:
         return path if os.access(path, os.X_OK) else None
+    cached = os.path.join(os.environ.get("CASTELLAN_PWSH_CACHE") or PWSH_CACHE, "pwsh")
+    if os.access(cached, os.X_OK):
+        return cached
     return shutil.which("pwsh")
 
 
@@ -254,58 +261,79 @@ class Pool:
                                         f"within {seconds} s")
                     self.cond.wait(min(left, 0.5))
 
-    def send(self, guid, data, stream="stdin", seconds=ACK_SECONDS):
+    def psguid(self, key):
+        """The out-of-process PSGuid of the pool (EMPTY_GUID) or of a
+        pipeline known by its CommandId."""
+        if key == EMPTY_GUID:
+            return key
+        with self.cond:
+            found = self.commands.get(key)
+        if found is None:
+            raise PoolError("no such pipeline")
+        return found
+
+    def send(self, key, data, stream="stdin", seconds=ACK_SECONDS):
+        guid = self.psguid(key)
         kind = "PromptResponse" if stream == "pr" else "Default"
         b64 = base64.b64encode(data).decode()
         self._packet(f"<Data Stream='{kind}' PSGuid='{guid.lower()}'>{b64}</Data>",
                      "DataAck", guid, seconds)
 
     def command(self, command_id, arguments):
-        """A pipeline: its Command packet, then its CREATE_PIPELINE fragments."""
-        guid = normal_guid(command_id)
-        if guid is None:
+        """A pipeline: its Command packet, then its CREATE_PIPELINE fragments.
+        pwsh knows a pipeline by the PID its messages carry, which need not
+        be the CommandId (older clients write that GUID's bytes in network
+        order): the Command packet names the PID, as WinRM's PowerShell
+        plug-in ties the two together."""
+        key = normal_guid(command_id)
+        if key is None:
             raise PoolError(f"the CommandId {command_id} is not a GUID")
+        guid = pipeline_id(arguments) or key
         with self.cond:
-            if guid in self.commands:
+            if key in self.commands or guid in self.outputs:
                 return None
-            self.commands[guid] = True
+            self.commands[key] = guid
             self.outputs[guid] = Output()
         try:
             self._packet(f"<Command PSGuid='{guid.lower()}' />", "CommandAck", guid, ACK_SECONDS)
             if arguments:
-                self.send(guid, arguments)
+                self.send(key, arguments)
         except PoolError:
-            self.forget(guid)
+            self.forget(key)
             raise
-        return guid
+        return key
 
     def has_command(self, command_id):
-        guid = normal_guid(command_id)
+        key = normal_guid(command_id)
         with self.cond:
-            return guid if guid in self.commands else None
+            return key if key in self.commands else None
 
-    def forget(self, guid):
+    def forget(self, key):
         with self.cond:
-            self.commands.pop(guid, None)
-            self.outputs.pop(guid, None)
+            guid = self.commands.pop(key, None)
+            if guid is not None:
+                self.outputs.pop(guid, None)
 
-    def stop(self, guid):
+    def stop(self, key):
         """PowerShell's stop signal: the pipeline ends as Stopped."""
+        guid = self.psguid(key)
         self._packet(f"<Signal PSGuid='{guid.lower()}' />", "SignalAck", guid, ACK_SECONDS)
 
-    def terminate(self, guid):
+    def terminate(self, key):
         """The pipeline is closed in pwsh and forgotten here."""
         try:
+            guid = self.psguid(key)
             if self.proc.poll() is None:
                 self._packet(f"<Close PSGuid='{guid.lower()}' />", "CloseAck", guid, ACK_SECONDS)
         finally:
-            self.forget(guid)
+            self.forget(key)
 
     # ---- receive -----------------------------------------------------------
 
-    def receive(self, guid, budget, timeout):
+    def receive(self, key, budget, timeout):
         """Wait for output of the pool (EMPTY_GUID) or a pipeline; returns
         (fragments, done) or None when nothing came within timeout."""
+        guid = self.psguid(key)
         deadline = time.monotonic() + timeout
         with self.cond:
             out = self.outputs.get(guid)
@@ -353,8 +381,8 @@ class Pool:
         try:
             with self.cond:
                 pipelines = list(self.commands)
-            for guid in pipelines:
-                self.terminate(guid)
+            for key in pipelines:
+                self.terminate(key)
             if self.proc.poll() is None:
                 self._packet(f"<Close PSGuid='{EMPTY_GUID}' />", "CloseAck", EMPTY_GUID,
                              ACK_SECONDS)
@@ -372,6 +400,17 @@ class Pool:
                 self.proc.wait(timeout=EXIT_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
+
+
+def pipeline_id(arguments):
+    """The PID of the message that starts in a Command's Arguments."""
+    if len(arguments) < FRAGMENT_HEADER + 40:
+        return None
+    _oid, fid, flags, _length = struct.unpack_from(">QQBI", arguments, 0)
+    if fid != 0 or not flags & 1:
+        return None
+    pid = uuid.UUID(bytes_le=bytes(arguments[FRAGMENT_HEADER + 24:FRAGMENT_HEADER + 40]))
+    return None if pid.int == 0 else str(pid).upper()
 
 
 def split_fragment(fragment, room):
