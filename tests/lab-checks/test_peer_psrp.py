@@ -251,6 +251,14 @@ class PowerShellPools(LabTestCase):
         self.assertEqual(root.findtext("s:Body/rsp:CommandResponse/rsp:CommandId", None, NS),
                          command_id)
         if stop:
+            # Stopped only once it runs (pwsh reports a stop that comes
+            # while the pipeline is being set up as Completed): a Receive
+            # that finds nothing to say comes first.
+            with self.assertRaises(g.WsmanFault) as caught:
+                self.call(f"{SHELL}/Receive",
+                          f'<rsp:Receive><rsp:DesiredStream CommandId="{command_id}">stdout'
+                          "</rsp:DesiredStream></rsp:Receive>", config, shell, timeout="PT2S")
+            self.assertEqual(caught.exception.subcode, "w:TimedOut")
             self.call(f"{SHELL}/Signal",
                       f'<rsp:Signal CommandId="{command_id}"><rsp:Code>{PS}/signal/crtl_c'
                       "</rsp:Code></rsp:Signal>", config, shell)
