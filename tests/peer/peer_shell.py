@@ -225,6 +225,12 @@ class Shell:
         with self.lock:
             return self.commands.get(command_id.upper())
 
+    def running(self):
+        """How many of its processes still run."""
+        with self.lock:
+            return sum(1 for c in self.commands.values()
+                       if c.proc is not None and c.proc.poll() is None)
+
     def close(self):
         with self.lock:
             commands = list(self.commands.values())
@@ -249,6 +255,21 @@ class ShellTable:
             shell = Shell(owner, env, cwd)
             self.shells[shell.id] = shell
             return shell
+
+    def add(self, shell):
+        """A shell made elsewhere (a PowerShell pool), under the same quota;
+        False when the quota or its identifier forbids it."""
+        with self.lock:
+            count = sum(1 for s in self.shells.values() if s.owner == shell.owner)
+            if count >= self.max_per_user or shell.id in self.shells:
+                return False
+            self.shells[shell.id] = shell
+            return True
+
+    def discard(self, shell):
+        with self.lock:
+            if self.shells.get(shell.id) is shell:
+                del self.shells[shell.id]
 
     def get(self, shell_id, owner):
         with self.lock:

@@ -61,6 +61,9 @@ CODE_SHELL_QUOTA = 2150859173
 CODE_ACCESS_DENIED = 5
 CODE_ENVELOPE_TOO_LARGE = 2150858817
 CODE_BAD_REQUEST = 2150858778
+CODE_NO_CONFIGURATION = 2150858770
+# The PowerShell plug-in failed (ERROR_INTERNAL_ERROR as a WSManFault).
+CODE_PSRP_FAILED = 1359
 
 
 class SoapError(Exception):
@@ -191,8 +194,8 @@ def is_identify(body: bytes) -> bool:
     return root.find("s:Body/wsmid:Identify", NS) is not None
 
 
-def create_response(relates_to, address, shell_id, owner, client_ip):
-    uri = SHELL_URI + "/cmd"
+def create_response(relates_to, address, shell_id, owner, client_ip, uri=SHELL_URI + "/cmd",
+                    inputs="stdin", outputs="stdout stderr"):
     body = (
         "<x:ResourceCreated>"
         f"<a:Address>{esc(address)}</a:Address>"
@@ -206,8 +209,8 @@ def create_response(relates_to, address, shell_id, owner, client_ip):
         f"<rsp:Owner>{esc(owner)}</rsp:Owner>"
         f"<rsp:ClientIP>{esc(client_ip)}</rsp:ClientIP>"
         "<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut>"
-        "<rsp:InputStreams>stdin</rsp:InputStreams>"
-        "<rsp:OutputStreams>stdout stderr</rsp:OutputStreams>"
+        f"<rsp:InputStreams>{inputs}</rsp:InputStreams>"
+        f"<rsp:OutputStreams>{outputs}</rsp:OutputStreams>"
         "<rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime>"
         "<rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity>"
         "</rsp:Shell>"
@@ -243,6 +246,23 @@ def receive_response(relates_to, command_id, chunks, done, exit_code):
             f'<rsp:CommandState CommandId="{command_id}" '
             f'State="{SHELL_URI}/CommandState/Running"></rsp:CommandState>'
         )
+    parts.append("</rsp:ReceiveResponse>")
+    return envelope(ACTION_RECEIVE + "Response", relates_to, "".join(parts))
+
+
+def psrp_receive_response(relates_to, command_id, streams, done):
+    """A PowerShell pool's Receive: the pool's carries no CommandState, a
+    pipeline's says Running or, after its last state, Done."""
+    parts = ["<rsp:ReceiveResponse>", streams]
+    if command_id and done:
+        parts.append(
+            f'<rsp:CommandState CommandId="{command_id}" '
+            f'State="{SHELL_URI}/CommandState/Done">'
+            "<rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState>")
+    elif command_id:
+        parts.append(
+            f'<rsp:CommandState CommandId="{command_id}" '
+            f'State="{SHELL_URI}/CommandState/Running"></rsp:CommandState>')
     parts.append("</rsp:ReceiveResponse>")
     return envelope(ACTION_RECEIVE + "Response", relates_to, "".join(parts))
 

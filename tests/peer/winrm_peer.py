@@ -54,6 +54,7 @@ from peer_auth import (  # noqa: E402
     tls_server_end_point,
 )
 from peer_faults import FaultSet  # noqa: E402
+import peer_psrp as psrp  # noqa: E402
 from peer_shell import ShellTable  # noqa: E402
 
 MAX_REQUEST_BODY = 16 * 1024 * 1024
@@ -73,6 +74,9 @@ class PeerState:
         self.client_command_ids = True
         self.faults = FaultSet(args.fault)
         self.shells = ShellTable(args.max_shells_per_user)
+        # PowerShell for the powershell resource URIs and for WinRS command
+        # lines naming it; None where it is not installed.
+        self.pwsh = psrp.find_pwsh()
         self.log_lock = threading.Lock()
         self.log_file = open(args.log, "a", buffering=1) if args.log else None
         self.requests = 0
@@ -586,6 +590,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_create(self, request, user):
         shell_el = request.body.find("rsp:Shell", soap.NS)
+        if psrp.configuration_of(request.resource_uri) is not None and shell_el is not None:
+            return self.do_create_pool(request, user, shell_el)
         if shell_el is None or not request.resource_uri.endswith("/shell/cmd"):
             return self.fault(request, "Sender", "InvalidResourceURI",
                               "The resource URI is not supported.", 2150858770)
@@ -606,6 +612,65 @@ class Handler(BaseHTTPRequestHandler):
         return 200, soap.create_response(
             request.message_id, address, shell.id, user, self.client_address[0])
 
+    def psrp_fault(self, request, exc):
+        return self.fault(request, "Receiver", "InternalError", str(exc), soap.CODE_PSRP_FAILED)
+
+    def do_create_pool(self, request, user, shell_el):
+        """A PowerShell runspace pool: one pwsh in server mode."""
+        name = psrp.configuration_of(request.resource_uri)
+        if name not in psrp.CONFIGURATIONS:
+            return self.fault(
+                request, "Sender", "InvalidResourceURI",
+                f"The WS-Management service cannot process the request. Cannot find the "
+                f"{name} session configuration in the WSMan: drive on the "
+                f"{self.machine()} computer.", soap.CODE_NO_CONFIGURATION)
+        if self.state.pwsh is None:
+            return self.psrp_fault(request, "PowerShell (pwsh) is not installed on this lab "
+                                   "peer: install it (./dev does, where dotnet is present) "
+                                   "or set CASTELLAN_PWSH to its path.")
+        creation = shell_el.findtext("{http://schemas.microsoft.com/powershell}creationXml")
+        try:
+            creation = base64.b64decode(creation or "", validate=True)
+        except ValueError:
+            creation = b""
+        if not creation:
+            return self.fault(request, "Sender", "SchemaValidationError",
+                              "The creationXml of the PowerShell shell is missing or not "
+                              "base64.", 2150858817)
+        lab_dir = self.state.args.lab_dir or "/tmp"
+        env = self.shell_env(request, user)
+        # pwsh writes its caches under HOME; no update checks or telemetry
+        # from a lab.
+        env.update(POWERSHELL_TELEMETRY_OPTOUT="1", POWERSHELL_UPDATECHECK="Off",
+                   DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1")
+        if os.environ.get("DOTNET_ROOT"):
+            env["DOTNET_ROOT"] = os.environ["DOTNET_ROOT"]
+        wanted = psrp.normal_guid(shell_el.get("ShellId"))
+        pool = psrp.Pool(user, env, lab_dir, name, wanted)
+        if not self.state.shells.add(pool):
+            n = self.state.shells.max_per_user
+            return self.fault(
+                request, "Receiver", "QuotaLimit",
+                f"The WS-Management service cannot process the request. This user is "
+                f"allowed a maximum number of {n} concurrent shells, which has been "
+                f"exceeded. Close existing shells or raise the quota for this user.",
+                soap.CODE_SHELL_QUOTA)
+        config_file = (psrp.write_restricted_config(lab_dir)
+                       if name == psrp.RESTRICTED else None)
+        try:
+            pool.start(creation, self.state.pwsh, config_file)
+        except psrp.PoolError as exc:
+            self.state.shells.discard(pool)
+            pool.close()
+            return self.psrp_fault(request, exc)
+        self.log_message("PowerShell pool %s (%s) open in %.3f s", pool.id, name,
+                         pool.started_seconds)
+        scheme = "https" if self.is_tls else "http"
+        host, port = self.server.server_address[:2]
+        return 200, soap.create_response(
+            request.message_id, f"{scheme}://{host}:{port}/wsman", pool.id, user,
+            self.client_address[0], request.resource_uri, "stdin pr", "stdout")
+
     def lookup_shell(self, request, user):
         shell_id = request.selectors.get("ShellId", "")
         return shell_id, self.state.shells.get(shell_id, user)
@@ -625,6 +690,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.fault(request, "Sender", "SchemaValidationError",
                               "The SOAP XML in the message does not match the "
                               "corresponding XML schema definition.", 2150858817)
+        if isinstance(shell, psrp.Pool):
+            return self.do_pipeline(request, shell, line)
         parts = [line.findtext("rsp:Command", "", soap.NS) or ""]
         parts += [a.text or "" for a in line.findall("rsp:Arguments", soap.NS)]
         command_line = " ".join(p for p in parts if p).strip()
@@ -641,6 +708,8 @@ class Handler(BaseHTTPRequestHandler):
         first, _, rest = command_line.partition(" ")
         if first.lower() in ("cmd", "cmd.exe"):
             command_line = f"exec /usr/bin/python3 {PEER_CMD} {rest}"
+        # PowerShell through WinRS is the same pwsh the pools run.
+        command_line = psrp.pwsh_command_line(command_line, self.state.pwsh) or command_line
         chosen = line.get("CommandId") if self.state.client_command_ids else None
         cmd = shell.add_command(command_line, pregenerated, chosen)
         if cmd is None:
@@ -649,11 +718,54 @@ class Handler(BaseHTTPRequestHandler):
                               2150858843)
         return 200, soap.command_response(request.message_id, cmd.id)
 
+    def do_pipeline(self, request, pool, line):
+        chosen = line.get("CommandId") or soap.new_uuid()
+        try:
+            arguments = b"".join(base64.b64decode(a.text or "", validate=True)
+                                 for a in line.findall("rsp:Arguments", soap.NS))
+        except ValueError:
+            return self.fault(request, "Sender", "SchemaValidationError",
+                              "The Arguments of the PowerShell command are not base64.",
+                              2150858817)
+        try:
+            guid = pool.command(chosen, arguments)
+        except psrp.PoolError as exc:
+            return self.psrp_fault(request, exc)
+        if guid is None:
+            return self.fault(request, "Sender", "InvalidParameter",
+                              f"A command with the identifier {chosen} already exists.",
+                              2150858843)
+        return 200, soap.command_response(request.message_id, guid)
+
+    def pool_receive(self, request, pool, desired):
+        command_id = desired.get("CommandId") if desired is not None else None
+        guid = psrp.EMPTY_GUID
+        if command_id:
+            guid = pool.has_command(command_id)
+            if guid is None:
+                return self.command_not_found(request)
+        budget = max(512, (request.max_envelope - 2048) * 3 // 4)
+        try:
+            got = pool.receive(guid, budget, request.operation_timeout)
+        except psrp.PoolError as exc:
+            return self.psrp_fault(request, exc)
+        if got is None:
+            return self.fault(
+                request, "Receiver", "TimedOut",
+                "The WS-Management service cannot complete the operation within the "
+                "time specified in OperationTimeout. ", soap.CODE_TIMED_OUT)
+        fragments, done = got
+        return 200, soap.psrp_receive_response(
+            request.message_id, guid if command_id else None,
+            psrp.receive_streams(fragments, guid if command_id else None), done)
+
     def do_receive(self, request, user):
         shell_id, shell = self.lookup_shell(request, user)
         if shell is None:
             return self.shell_not_found(request, shell_id)
         desired = request.body.find("rsp:Receive/rsp:DesiredStream", soap.NS)
+        if isinstance(shell, psrp.Pool):
+            return self.pool_receive(request, shell, desired)
         cmd = shell.command(desired.get("CommandId", "")) if desired is not None else None
         if cmd is None:
             return self.command_not_found(request)
@@ -670,10 +782,34 @@ class Handler(BaseHTTPRequestHandler):
         return 200, soap.receive_response(
             request.message_id, cmd.id, encoded, done, exit_code)
 
+    def pool_send(self, request, pool):
+        for stream in request.body.findall("rsp:Send/rsp:Stream", soap.NS):
+            command_id = stream.get("CommandId")
+            guid = psrp.EMPTY_GUID
+            if command_id:
+                guid = pool.has_command(command_id)
+                if guid is None:
+                    return self.command_not_found(request)
+            try:
+                data = base64.b64decode(stream.text or "", validate=True)
+            except ValueError:
+                return self.fault(request, "Sender", "SchemaValidationError",
+                                  "The Send stream is not base64.", 2150858817)
+            if not data:
+                continue
+            try:
+                pool.send(guid, data, stream.get("Name") or "stdin")
+            except psrp.PoolError as exc:
+                return self.psrp_fault(request, exc)
+        return 200, soap.empty_response(soap.ACTION_SEND, request.message_id,
+                                        "<rsp:SendResponse/>")
+
     def do_send(self, request, user):
         shell_id, shell = self.lookup_shell(request, user)
         if shell is None:
             return self.shell_not_found(request, shell_id)
+        if isinstance(shell, psrp.Pool):
+            return self.pool_send(request, shell)
         stream = request.body.find("rsp:Send/rsp:Stream", soap.NS)
         cmd = shell.command(stream.get("CommandId", "")) if stream is not None else None
         if cmd is None:
@@ -689,6 +825,8 @@ class Handler(BaseHTTPRequestHandler):
         if shell is None:
             return self.shell_not_found(request, shell_id)
         sig = request.body.find("rsp:Signal", soap.NS)
+        if isinstance(shell, psrp.Pool):
+            return self.pool_signal(request, shell, sig)
         cmd = shell.command(sig.get("CommandId", "")) if sig is not None else None
         if cmd is None:
             return self.command_not_found(request)
@@ -699,6 +837,26 @@ class Handler(BaseHTTPRequestHandler):
         cmd.signal(code)
         if code == "terminate":
             shell.commands.pop(cmd.id, None)
+        return 200, soap.empty_response(soap.ACTION_SIGNAL, request.message_id,
+                                        "<rsp:SignalResponse/>")
+
+    def pool_signal(self, request, pool, sig):
+        guid = pool.has_command(sig.get("CommandId") or "") if sig is not None else None
+        if guid is None:
+            return self.command_not_found(request)
+        code = (sig.findtext("rsp:Code", "", soap.NS) or "").strip()
+        short = code.rsplit("/", 1)[-1].lower()
+        try:
+            if short == "terminate":
+                pool.terminate(guid)
+            elif code.startswith(psrp.PSRP_URI_PREFIX) and short in ("crtl_c", "ctrl_c"):
+                # PowerShell's stop (its spec spells it crtl_c; clients say ctrl_c).
+                pool.stop(guid)
+            else:
+                return self.fault(request, "Sender", "InvalidParameter",
+                                  f"The signal code {code} is not supported.", 2150858843)
+        except psrp.PoolError as exc:
+            return self.psrp_fault(request, exc)
         return 200, soap.empty_response(soap.ACTION_SIGNAL, request.message_id,
                                         "<rsp:SignalResponse/>")
 
@@ -724,9 +882,7 @@ class Handler(BaseHTTPRequestHandler):
     def lab_status(self):
         shells = self.state.shells
         with shells.lock:
-            per_shell = sorted(
-                sum(1 for c in s.commands.values() if c.proc is not None and c.proc.poll() is None)
-                for s in shells.shells.values())
+            per_shell = sorted(s.running() for s in shells.shells.values())
             processes = sum(per_shell)
             status = {
                 "shells": len(shells.shells),
