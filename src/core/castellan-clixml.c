@@ -697,6 +697,18 @@ is_base64 (const char *text)
   return TRUE;
 }
 
+/* Dates, durations, decimals, GUIDs and versions are written with
+ * letters, digits and a few signs, never with escapes: anything else is
+ * not one of them (and would not read back the same). */
+static gboolean
+is_lexical (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("-+:.", *p) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 is_version (const char *text)
 {
@@ -740,7 +752,7 @@ read_primitive (int       index,
       {
         CastellanPsrpGuid guid;
 
-        if (*text == '\0' ||
+        if (*text == '\0' || !is_lexical (text) ||
             (kind == CASTELLAN_CLIXML_GUID && !castellan_psrp_guid_parse (text, &guid)) ||
             (kind == CASTELLAN_CLIXML_VERSION && !is_version (text)))
           return malformed_element (error, ELEMENT_INVALID, node);
