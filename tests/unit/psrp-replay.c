@@ -286,13 +286,17 @@ main (int   argc,
       payload = g_base64_decode (space + 1, &length);
       if (!castellan_psrp_defragmenter_feed (defragmenter, payload, length, &error))
         {
-          g_autoptr(GString) out = g_string_new ("{");
+          GString *out = g_string_new ("{");
+          g_autofree char *text = NULL;
 
           castellan_json_member (out, "channel", line, FALSE);
-          g_string_append_c (out, ',');
+          g_string_append (out, ",");
           print_error (out, error);
           g_string_append (out, "}\n");
-          fputs (out->str, stdout);
+          /* Printed from the freed string's text: GCC 14 takes GLib 2.84's
+           * inline NULL checks for a possible NULL string. */
+          text = g_string_free (out, FALSE);
+          fputs (text, stdout);
         }
       while ((message = castellan_psrp_defragmenter_next (defragmenter, &object_id)) != NULL)
         {
