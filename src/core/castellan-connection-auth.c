@@ -3,18 +3,11 @@
 
 #include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 
 #include "castellan-connection-private.h"
 #include "castellan-error.h"
 #include "castellan-gss.h"
-#include "castellan-net-error.h"
-#include "castellan-policy.h"
-#include "castellan-sealing.h"
-#include "castellan-soap.h"
-#include "castellan-tls.h"
 
 /* Kerberos's usual limit (Windows: MaxClockSkew), in microseconds. */
 #define KERBEROS_MAX_SKEW (5 * G_TIME_SPAN_MINUTE)
@@ -94,18 +87,10 @@ authenticated (GTask                        *task,
 {
   CastellanConnection *self = g_task_get_source_object (task);
   guint64 id = reply->connection_id;
-  const CastellanLink *link = g_hash_table_lookup (self->links, &id);
+  CastellanLink bare = { .id = id };
 
-  castellan_link_free (self->link);
-  if (link != NULL)
-    {
-      self->link = castellan_link_copy (link);
-    }
-  else
-    {
-      self->link = g_new0 (CastellanLink, 1);
-      self->link->id = id;
-    }
+  /* Over HTTP, a reused connection may not have been seen opening. */
+  self->link = castellan_connection_note_link (self, &bare);
   if (self->options->endpoint->https && self->link->certificate == NULL)
     {
       g_task_return_new_error (task, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE,
@@ -197,18 +182,27 @@ static CastellanExchangeReply *
 auth_reply (GTask        *task,
             GAsyncResult *result)
 {
+  CastellanConnection *self = g_task_get_source_object (task);
   AuthData *data = g_task_get_task_data (task);
   GError *error = NULL;
   CastellanExchangeReply *reply = castellan_exchange_send_finish (result, NULL, &error);
 
   if (reply != NULL && data->token_connection != 0 && reply->connection_id != data->token_connection)
     data->restart = TRUE;
-  if (data->restart && data->restarts < MAX_RESTARTS)
+  if (data->restart)
     {
       g_clear_error (&error);
       g_clear_pointer (&reply, castellan_exchange_reply_free);
-      start_over (task);
-      return NULL;
+      if (data->restarts < MAX_RESTARTS)
+        {
+          start_over (task);
+          return NULL;
+        }
+      /* A reply from another connection than the context's is never
+       * taken, however often the host switched. */
+      error = g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST,
+                           _("%s closed the connection during sign-in."),
+                           self->options->endpoint->host);
     }
   if (reply == NULL)
     {

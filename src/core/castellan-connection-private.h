@@ -34,7 +34,7 @@ struct _CastellanConnection
   CastellanGss *gss;
   char *basic_header;             /* "Basic …", wiped on dispose */
   GHashTable *links;              /* connection id → CastellanLink, as opened */
-  CastellanLink *link;            /* the authenticated connection */
+  const CastellanLink *link;      /* the authenticated connection, in links */
   gboolean authenticated;
   gboolean authenticating;
   guint auth_count;

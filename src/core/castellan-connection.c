@@ -53,7 +53,6 @@ castellan_connection_finalize (GObject *object)
   castellan_policy_decision_clear (&self->decision);
   castellan_connect_options_free (self->options);
   castellan_verdict_free (self->verdict);
-  castellan_link_free (self->link);
   g_hash_table_unref (self->links);
   castellan_buffer_shelf_unref (self->shelf);
   g_free (self->url);
@@ -211,15 +210,20 @@ castellan_connection_exchange_options (CastellanConnection      *self,
   options->shelf = self->shelf;
 }
 
-/* Remembers what libsoup said of a connection it opened. */
+/* Remembers what libsoup said of a connection it opened, once: its id
+ * is never used for another. The link returned lives as long as @self. */
 const CastellanLink *
 castellan_connection_note_link (CastellanConnection *self,
                                 const CastellanLink *link)
 {
-  CastellanLink *copy = castellan_link_copy (link);
+  CastellanLink *known = g_hash_table_lookup (self->links, &link->id);
 
-  g_hash_table_replace (self->links, &copy->id, copy);
-  return copy;
+  if (known == NULL)
+    {
+      known = castellan_link_copy (link);
+      g_hash_table_insert (self->links, &known->id, known);
+    }
+  return known;
 }
 
 /* ---- The verdict ------------------------------------------------------ */
@@ -655,8 +659,7 @@ admit_request (const CastellanLink  *link,
   verdict = castellan_connection_compute_verdict (self, noted, error);
   if (verdict == NULL || !adopt_verdict (self, verdict, error))
     return FALSE;
-  castellan_link_free (self->link);
-  self->link = castellan_link_copy (noted);
+  self->link = noted;
   self->auth_count++;
   g_debug ("request: new connection %" G_GUINT64_FORMAT " admitted (Basic)", link->id);
   return TRUE;
