@@ -625,25 +625,33 @@ first_token_is_kerberos (CastellanGss *self,
          (len == sizeof ms_krb5 && memcmp (p, ms_krb5, len) == 0);
 }
 
-/* The name of the principal that proved the server, as Kerberos
- * displays it: "HTTP/host.example.com@EXAMPLE.COM". */
+/* A name of the context, as its mechanism displays it: the initiator's
+ * ("user@REALM", "DOMAIN\\user") or the target's, the principal that
+ * proved the server ("HTTP/host.example.com@EXAMPLE.COM"). */
 static char *
-proved_principal (CastellanGss *self)
+context_name (CastellanGss *self,
+              gboolean      target)
 {
   gss_name_t name = GSS_C_NO_NAME;
   gss_buffer_desc text = GSS_C_EMPTY_BUFFER;
   OM_uint32 minor;
-  char *principal = NULL;
+  char *display = NULL;
 
-  if (GSS_ERROR (gss_inquire_context (&minor, self->ctx, NULL, &name, NULL, NULL, NULL, NULL, NULL)))
+  if (GSS_ERROR (gss_inquire_context (&minor, self->ctx, target ? NULL : &name,
+                                      target ? &name : NULL, NULL, NULL, NULL, NULL, NULL)))
     return NULL;
   if (!GSS_ERROR (gss_display_name (&minor, name, &text, NULL)))
     {
-      principal = g_strndup (text.value, text.length);
+      /* gss-ntlmssp counts a trailing NUL in the length. */
+      gsize len = text.length;
+
+      while (len > 0 && ((const char *) text.value)[len - 1] == '\0')
+        len--;
+      display = g_strndup (text.value, len);
       gss_release_buffer (&minor, &text);
     }
   gss_release_name (&minor, &name);
-  return principal;
+  return display;
 }
 
 /* The credentials' tickets, as the Kerberos library keeps them: the
@@ -821,7 +829,7 @@ castellan_gss_step (CastellanGss  *self,
       else
         self->kerberos = oid_equal (actual_mech, &krb5_oid);
       if (self->kerberos)
-        self->server_principal = proved_principal (self);
+        self->server_principal = context_name (self, TRUE);
       if (self->delegate_requested && !(self->ret_flags & GSS_C_DELEG_FLAG))
         self->delegation_reason = why_not_delegated (self);
     }
@@ -961,24 +969,8 @@ castellan_gss_get_encryption (CastellanGss *self)
 char *
 castellan_gss_get_user (CastellanGss *self)
 {
-  gss_name_t src = GSS_C_NO_NAME;
-  gss_buffer_desc text = GSS_C_EMPTY_BUFFER;
-  OM_uint32 minor;
-  char *user = NULL;
+  char *user = context_name (self, FALSE);
 
-  if (GSS_ERROR (gss_inquire_context (&minor, self->ctx, &src, NULL, NULL, NULL, NULL, NULL, NULL)))
-    return g_strdup (self->user);
-  if (!GSS_ERROR (gss_display_name (&minor, src, &text, NULL)))
-    {
-      /* gss-ntlmssp counts a trailing NUL in the length. */
-      gsize len = text.length;
-
-      while (len > 0 && ((const char *) text.value)[len - 1] == '\0')
-        len--;
-      user = g_strndup (text.value, len);
-      gss_release_buffer (&minor, &text);
-    }
-  gss_release_name (&minor, &src);
   return user ? user : g_strdup (self->user);
 }
 
