@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "castellan-json.h"
@@ -86,4 +87,50 @@ cli_error_json (const char   *host,
   castellan_json_member (out, "error", error->message, TRUE);
   g_string_append_printf (out, ",\"error_code\":%d,\"exit_code\":%d}\n", error->code, CLI_EXIT_FAILURE);
   return g_string_free (out, FALSE);
+}
+
+/* Text for a file or a pipe: the colours and cursor moves that
+ * PowerShell writes for a console (ESC [ … final, ESC ] … BEL or ESC \\)
+ * are left out. */
+void
+cli_write_plain (int         fd,
+                 const char *text,
+                 gsize       length)
+{
+  g_autoptr(GString) out = NULL;
+  gsize i = 0;
+
+  if (memchr (text, '\033', length) == NULL)
+    {
+      cli_write_all (fd, (const guint8 *) text, length);
+      return;
+    }
+  out = g_string_sized_new (length);
+  while (i < length)
+    {
+      if (text[i] != '\033' || i + 1 == length)
+        {
+          g_string_append_c (out, text[i++]);
+          continue;
+        }
+      if (text[i + 1] == '[')
+        {
+          i += 2;
+          while (i < length && !(text[i] >= 0x40 && text[i] <= 0x7e))
+            i++;
+          i++;
+        }
+      else if (text[i + 1] == ']')
+        {
+          i += 2;
+          while (i < length && text[i] != '\a' && !(text[i] == '\033' && i + 1 < length && text[i + 1] == '\\'))
+            i++;
+          i += i < length && text[i] == '\033' ? 2 : 1;
+        }
+      else
+        {
+          i += 2;
+        }
+    }
+  cli_write_all (fd, (const guint8 *) out->str, out->len);
 }

@@ -38,6 +38,9 @@ void     cli_fail           (const char   *message);
 gboolean cli_write_all      (int           fd,
                              const guint8 *data,
                              gsize         length);
+void     cli_write_plain    (int           fd,
+                             const char   *text,
+                             gsize         length);
 gboolean cli_write_report   (const char   *path,
                              const char   *json,
                              GError      **error);

@@ -34,6 +34,7 @@ struct _CliPsJob
   GDataInputStream *input;
   GCancellable *input_cancellable;
   gboolean take_input;
+  gboolean status_appended;       /* the script reports a failed last statement */
 
   guint interrupts;
   gboolean finished;
@@ -140,10 +141,64 @@ read_line (CliPsJob *job)
 
 /* ---- the pipeline --------------------------------------------------------- */
 
+/* The script as given, with the WORDs after it. */
 static char *
 script_text (const CliRun *run)
 {
   return g_strjoinv (" ", run->command);
+}
+
+/* Appended to a script in a full-language endpoint: a last statement
+ * that failed ($? false) makes the exit status 1, through the host, as
+ * `exit` does. The line break ends a comment the script may end with. */
+#define LAST_STATUS "\nif (-not $?) { $Host.SetShouldExit(1) }"
+
+/* A restricted endpoint (NoLanguage, as JEA's) runs commands, not
+ * script: text of words alone (a command, its parameters and values) is
+ * sent as one command. */
+static CastellanPsrpCommand *
+command_of_words (const char *text)
+{
+  g_auto(GStrv) words = NULL;
+  CastellanPsrpCommand *command;
+
+  if (strpbrk (text, "$(){}[];|&@<>`\"',#=\n\r") != NULL)
+    return NULL;
+  words = g_strsplit_set (text, " \t", -1);
+  command = NULL;
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      const char *word = words[i];
+
+      if (*word == '\0')
+        continue;
+      if (command == NULL)
+        {
+          command = castellan_psrp_command_new (word, FALSE);
+          continue;
+        }
+      if (word[0] == '-' && g_ascii_isalpha (word[1]))
+        {
+          guint next = i + 1;
+
+          while (words[next] != NULL && *words[next] == '\0')
+            next++;
+          /* -Name value, or a switch when no value follows. */
+          if (words[next] != NULL && !(words[next][0] == '-' && g_ascii_isalpha (words[next][1])))
+            {
+              castellan_psrp_command_add_argument (command, word + 1,
+                                                   castellan_clixml_value_new_string (words[next]));
+              i = next;
+            }
+          else
+            {
+              castellan_psrp_command_add_argument (command, word + 1, castellan_clixml_value_new_bool (TRUE));
+            }
+          continue;
+        }
+      castellan_psrp_command_add_argument (command, NULL, castellan_clixml_value_new_string (word));
+    }
+  return command;
 }
 
 static void
@@ -154,6 +209,7 @@ opened (GObject      *source,
   CliPsJob *job = user_data;
   g_autoptr(CastellanPsrpPipelineSpec) spec = castellan_psrp_pipeline_spec_new ();
   g_autofree char *script = NULL;
+  CastellanPsrpCommand *command;
   GError *error = NULL;
 
   if (!castellan_psrp_session_open_finish (job->session, result, &error))
@@ -162,7 +218,19 @@ opened (GObject      *source,
       return;
     }
   script = script_text (job->run);
-  castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new (script, TRUE));
+  if (job->run->configuration != NULL &&
+      g_strcmp0 (job->run->configuration, CASTELLAN_PSRP_DEFAULT_CONFIGURATION) != 0 &&
+      (command = command_of_words (script)) != NULL)
+    {
+      castellan_psrp_pipeline_spec_add (spec, command);
+    }
+  else
+    {
+      g_autofree char *full = g_strconcat (script, LAST_STATUS, NULL);
+
+      job->status_appended = TRUE;
+      castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new (full, TRUE));
+    }
   /* Formatting happens on the host, for our width, as in a console. */
   castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new ("Out-Default", FALSE));
   spec->no_input = !job->take_input;
@@ -302,6 +370,9 @@ cli_ps_job_exit_status (CliPsJob *job)
   switch (job->state)
     {
     case CASTELLAN_PSRP_PIPELINE_COMPLETED:
+      /* A command alone failed when it wrote an error. */
+      if (!job->status_appended && job->host && cli_pshost_error_count (job->host) > 0)
+        return 1;
       return 0;
     case CASTELLAN_PSRP_PIPELINE_STOPPED:
       return job->interrupts > 0 ? 130 : 1;
@@ -378,7 +449,14 @@ write_fd (int         fd,
           gsize       length,
           gpointer    user_data)
 {
-  cli_write_all (fd, (const guint8 *) text, length);
+  gboolean *terminal = user_data;
+
+  if (terminal[fd == STDERR_FILENO])
+    {
+      cli_write_all (fd, (const guint8 *) text, length);
+      return;
+    }
+  cli_write_plain (fd, text, length);
 }
 
 int
@@ -391,11 +469,12 @@ cli_run_powershell (const CastellanConnectOptions *options,
   g_autofree char *failure = NULL;
   const CastellanVerdict *verdict;
   Single s = { loop, NULL };
+  gboolean terminal[2] = { isatty (STDOUT_FILENO), isatty (STDERR_FILENO) };
   guint sigint;
   int status;
 
   mine.write = write_fd;
-  mine.write_data = NULL;
+  mine.write_data = terminal;
   mine.progress = isatty (STDERR_FILENO);
   s.job = cli_ps_job_new (options, &mine, TRUE, single_done, &s);
   sigint = g_unix_signal_add (SIGINT, on_sigint, &s);

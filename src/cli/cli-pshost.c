@@ -46,6 +46,7 @@ struct _CliPsHost
   CliPsWrite write;
   gpointer write_data;
   int exit_request;
+  guint errors;
   Asking *asking;
 };
 
@@ -100,6 +101,12 @@ int
 cli_pshost_exit_request (CliPsHost *host)
 {
   return host->exit_request;
+}
+
+guint
+cli_pshost_error_count (CliPsHost *host)
+{
+  return host->errors;
 }
 
 /* ---- writing -------------------------------------------------------------- */
@@ -200,19 +207,6 @@ show_progress (CliPsHost                  *host,
     }
   host->write (STDERR_FILENO, line->str, line->len, host->write_data);
   host->progress_shown = TRUE;
-}
-
-/* Write-Host arrives as an information record whose MessageData says
- * whether a line ends. */
-static void
-show_information (CliPsHost                *host,
-                  const CastellanPsrpEvent *event)
-{
-  CastellanClixmlValue *data = castellan_clixml_value_get_property (event->value, "MessageData");
-  CastellanClixmlValue *no_newline = castellan_clixml_value_get_property (data, "NoNewLine");
-
-  put (host, STDOUT_FILENO, NULL, event->text,
-       no_newline == NULL || no_newline->kind != CASTELLAN_CLIXML_BOOL || !no_newline->integer);
 }
 
 /* ---- answering ------------------------------------------------------------ */
@@ -784,19 +778,16 @@ cli_pshost_handle (CastellanPsrpSession *session,
       put (host, STDOUT_FILENO, NULL, text ? text : "", TRUE);
       break;
     case CASTELLAN_PSRP_EVENT_ERROR:
+      host->errors++;
       put (host, STDERR_FILENO, NULL, event->text, TRUE);
       break;
     case CASTELLAN_PSRP_EVENT_WARNING:
-      put (host, STDERR_FILENO, "WARNING: ", event->text, TRUE);
-      break;
     case CASTELLAN_PSRP_EVENT_VERBOSE:
-      put (host, STDERR_FILENO, "VERBOSE: ", event->text, TRUE);
-      break;
     case CASTELLAN_PSRP_EVENT_DEBUG:
-      put (host, STDERR_FILENO, "DEBUG: ", event->text, TRUE);
-      break;
     case CASTELLAN_PSRP_EVENT_INFORMATION:
-      show_information (host, event);
+      /* With a host, what these streams show on a console reaches it as
+       * host calls too (WriteWarningLine, WriteLine for Write-Host …);
+       * the records are for a caller that keeps the streams apart. */
       break;
     case CASTELLAN_PSRP_EVENT_PROGRESS:
       show_progress (host, event->value);

@@ -24,6 +24,8 @@ void       cli_pshost_handle       (CastellanPsrpSession *session,
                                     gpointer              user_data);
 /* The exit code the script asked for (SetShouldExit), or -1. */
 int        cli_pshost_exit_request (CliPsHost            *host);
+/* Error records the pipeline wrote. */
+guint      cli_pshost_error_count  (CliPsHost            *host);
 /* Ctrl+C: questions waiting for an answer are given up. */
 void       cli_pshost_interrupt    (CliPsHost            *host);
 /* Ends a progress line left on the terminal. */
