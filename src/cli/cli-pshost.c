@@ -149,12 +149,28 @@ parameter_text (const CastellanPsrpEvent *event,
   return castellan_psrp_value_text (castellan_psrp_host_call_parameter (event->call, index));
 }
 
+/* The remoting protocol writes some objects' fields in camel case
+ * (FieldDescription's name, label …), others as their .NET properties. */
+static CastellanClixmlValue *
+property (const CastellanClixmlValue *object,
+          const char                 *name)
+{
+  CastellanClixmlValue *v = castellan_clixml_value_get_property (object, name);
+  g_autofree char *camel = NULL;
+
+  if (v != NULL || !g_ascii_isupper (name[0]))
+    return v;
+  camel = g_strdup (name);
+  camel[0] = g_ascii_tolower (camel[0]);
+  return castellan_clixml_value_get_property (object, camel);
+}
+
 static int
 integer_property (const CastellanClixmlValue *object,
                   const char                 *name,
                   int                         otherwise)
 {
-  CastellanClixmlValue *v = castellan_clixml_value_get_property (object, name);
+  CastellanClixmlValue *v = property (object, name);
 
   if (v != NULL && v->kind == CASTELLAN_CLIXML_OBJECT && v->inner != NULL)
     v = v->inner;
@@ -167,7 +183,7 @@ static char *
 text_property (const CastellanClixmlValue *object,
                const char                 *name)
 {
-  CastellanClixmlValue *v = castellan_clixml_value_get_property (object, name);
+  CastellanClixmlValue *v = property (object, name);
 
   return v != NULL && v->kind != CASTELLAN_CLIXML_NULL ? castellan_psrp_value_text (v) : NULL;
 }
@@ -688,6 +704,12 @@ host_call (CliPsHost          *host,
   g_autofree char *text = NULL;
   CastellanClixmlValue *answer;
 
+  if (g_getenv ("CASTELLAN_DEBUG_HOST") != NULL)
+    {
+      g_autofree char *xml = castellan_clixml_write (event->value);
+
+      g_printerr ("host call %s: %s\n", castellan_psrp_host_method_name (call->method), xml);
+    }
   switch ((int) call->method)
     {
     case CASTELLAN_PSRP_HOST_WRITE1:
