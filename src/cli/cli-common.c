@@ -93,44 +93,56 @@ cli_error_json (const char   *host,
  * PowerShell writes for a console (ESC [ … final, ESC ] … BEL or ESC \\)
  * are left out. */
 void
-cli_write_plain (int         fd,
-                 const char *text,
-                 gsize       length)
+cli_strip_escapes (GString *text)
 {
-  g_autoptr(GString) out = NULL;
-  gsize i = 0;
+  gsize i = 0, kept = 0;
+  const char *t = text->str;
+  gsize length = text->len;
 
-  if (memchr (text, '\033', length) == NULL)
-    {
-      cli_write_all (fd, (const guint8 *) text, length);
-      return;
-    }
-  out = g_string_sized_new (length);
+  if (memchr (t, '\033', length) == NULL)
+    return;
   while (i < length)
     {
-      if (text[i] != '\033' || i + 1 == length)
+      if (t[i] != '\033' || i + 1 == length)
         {
-          g_string_append_c (out, text[i++]);
+          text->str[kept++] = t[i++];
           continue;
         }
-      if (text[i + 1] == '[')
+      if (t[i + 1] == '[')
         {
           i += 2;
-          while (i < length && !(text[i] >= 0x40 && text[i] <= 0x7e))
+          while (i < length && !(t[i] >= 0x40 && t[i] <= 0x7e))
             i++;
           i++;
         }
-      else if (text[i + 1] == ']')
+      else if (t[i + 1] == ']')
         {
           i += 2;
-          while (i < length && text[i] != '\a' && !(text[i] == '\033' && i + 1 < length && text[i + 1] == '\\'))
+          while (i < length && t[i] != '\a' && !(t[i] == '\033' && i + 1 < length && t[i + 1] == '\\'))
             i++;
-          i += i < length && text[i] == '\033' ? 2 : 1;
+          i += i < length && t[i] == '\033' ? 2 : 1;
         }
       else
         {
           i += 2;
         }
     }
+  g_string_truncate (text, MIN (kept, length));
+}
+
+void
+cli_write_plain (int         fd,
+                 const char *text,
+                 gsize       length)
+{
+  g_autoptr(GString) out = NULL;
+
+  if (memchr (text, '\033', length) == NULL)
+    {
+      cli_write_all (fd, (const guint8 *) text, length);
+      return;
+    }
+  out = g_string_new_len (text, length);
+  cli_strip_escapes (out);
   cli_write_all (fd, (const guint8 *) out->str, out->len);
 }

@@ -38,6 +38,7 @@ void     cli_fail           (const char   *message);
 gboolean cli_write_all      (int           fd,
                              const guint8 *data,
                              gsize         length);
+void     cli_strip_escapes  (GString      *text);
 void     cli_write_plain    (int           fd,
                              const char   *text,
                              gsize         length);

@@ -513,10 +513,3 @@ cli_run_powershell (const CastellanConnectOptions *options,
   return status;
 }
 
-int
-cli_run_powershell_many (GPtrArray    *options,
-                         const CliRun *run)
-{
-  cli_fail ("not yet");
-  return CLI_EXIT_FAILURE;
-}

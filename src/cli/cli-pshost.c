@@ -704,12 +704,7 @@ host_call (CliPsHost          *host,
   g_autofree char *text = NULL;
   CastellanClixmlValue *answer;
 
-  if (g_getenv ("CASTELLAN_DEBUG_HOST") != NULL)
-    {
-      g_autofree char *xml = castellan_clixml_write (event->value);
-
-      g_printerr ("host call %s: %s\n", castellan_psrp_host_method_name (call->method), xml);
-    }
+  g_debug ("host call %s (%" G_GINT64_FORMAT ")", castellan_psrp_host_method_name (call->method), call->call_id);
   switch ((int) call->method)
     {
     case CASTELLAN_PSRP_HOST_WRITE1:
