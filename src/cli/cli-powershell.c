@@ -78,6 +78,20 @@ closed (GObject      *source,
   finish (job, NULL);
 }
 
+/* The pool is deleted whatever happened, so that it does not count
+ * against the user's quota until the host's idle timeout; @error, if
+ * any, is what the job failed with. */
+static void
+close_then_finish (CliPsJob *job,
+                   GError   *error)
+{
+  if (error != NULL && job->error == NULL)
+    job->error = error;
+  else
+    g_clear_error (&error);
+  castellan_psrp_session_close_async (job->session, NULL, closed, job);
+}
+
 static void
 ran (GObject      *source,
      GAsyncResult *result,
@@ -87,12 +101,7 @@ ran (GObject      *source,
   GError *error = NULL;
 
   job->state = castellan_psrp_session_run_finish (job->session, result, &job->record, &error);
-  if (error != NULL)
-    {
-      finish (job, error);
-      return;
-    }
-  castellan_psrp_session_close_async (job->session, NULL, closed, job);
+  close_then_finish (job, error);
 }
 
 /* ---- input: one object per line of stdin ------------------------------- */
@@ -214,7 +223,7 @@ opened (GObject      *source,
 
   if (!castellan_psrp_session_open_finish (job->session, result, &error))
     {
-      finish (job, error);
+      close_then_finish (job, error);
       return;
     }
   script = script_text (job->run);

@@ -497,7 +497,7 @@ pool_receive (GTask *task)
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, NULL, "stdout");
   self->receiving++;
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
+  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_OUTPUT,
                                       castellan_connection_get_options (self->connection)->request_timeout,
                                       on_received, feed, g_task_get_cancellable (task), pool_received, task);
 }
@@ -698,7 +698,7 @@ pipeline_receive (CastellanPsrpSession *self)
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, self->command_id, "stdout");
   self->receiving++;
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
+  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_OUTPUT,
                                       castellan_connection_get_options (self->connection)->request_timeout,
                                       on_received, feed, g_task_get_cancellable (self->run),
                                       pipeline_received, feed);
@@ -985,7 +985,7 @@ key_receive (CastellanPsrpSession *self)
   feed->self = g_object_ref (self);
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, NULL, "stdout");
-  castellan_lane_request_async (self->lane, FALSE, envelope, CASTELLAN_REQUEST_RESENDABLE,
+  castellan_lane_request_async (self->lane, FALSE, envelope, CASTELLAN_REQUEST_OUTPUT,
                                 on_received, feed, NULL, key_received, feed);
 }
 
