@@ -233,6 +233,79 @@ castellan_window_open_console (CastellanWindow *self,
   sign_in (a);
 }
 
+/* ---- before any connection ------------------------------------------------ */
+
+/* TrustedHosts as the policy will read it, read again only when the file
+ * changed: rows ask for every host they show. */
+static CastellanTrustedHosts *
+current_trusted_hosts (void)
+{
+  static CastellanTrustedHosts *cached;
+  static guint64 cached_stamp = G_MAXUINT64;
+  g_autofree char *path = castellan_trusted_hosts_default_path ();
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                 G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC ","
+                                                 G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  guint64 stamp = 0;
+
+  if (info != NULL)
+    stamp = g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+            g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC) +
+            (guint64) g_file_info_get_size (info);
+  if (cached == NULL || stamp != cached_stamp)
+    {
+      g_clear_pointer (&cached, castellan_trusted_hosts_free);
+      cached = castellan_trusted_hosts_load (path, NULL);
+      if (cached == NULL)
+        cached = castellan_trusted_hosts_parse (NULL);
+      cached_stamp = stamp;
+    }
+  return cached;
+}
+
+/**
+ * castellan_connect_flow_expect:
+ *
+ * Returns: (transfer full) (nullable): what connecting to @host will give,
+ *   from its settings and TrustedHosts; %NULL when its settings are wrong.
+ */
+CastellanExpectation *
+castellan_connect_flow_expect (CastellanHost *host)
+{
+  g_autoptr(CastellanConnectOptions) options = castellan_host_to_options (host, NULL);
+  g_autofree char *trusted = NULL;
+
+  if (options == NULL)
+    return NULL;
+  trusted = castellan_trusted_hosts_to_string (current_trusted_hosts ());
+  castellan_connect_options_set_trusted_hosts (options, trusted);
+  return castellan_expectation_compute (options);
+}
+
+/**
+ * castellan_connect_flow_describe_expected:
+ *
+ * Returns: (transfer full): for a host never connected to, what the
+ *   policy says the connection will be, in sentences.
+ */
+char *
+castellan_connect_flow_describe_expected (CastellanHost *host)
+{
+  g_autoptr(CastellanExpectation) expectation = castellan_connect_flow_expect (host);
+  g_autofree char *summary = NULL;
+  g_autofree char *lines = NULL;
+  g_auto(GStrv) explain = NULL;
+
+  if (expectation == NULL)
+    return g_strdup (_("Never connected, and its settings are not valid: edit the host to see what to expect."));
+  summary = castellan_expectation_summary (expectation);
+  explain = castellan_expectation_explain (expectation);
+  lines = g_strjoinv ("\n", explain);
+  return g_strdup_printf (_("Never connected. Expected: %s\n\n%s"), summary, lines);
+}
+
 /* ---- after signing in ---------------------------------------------------- */
 
 static void

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "castellan-console.h"
+#include "castellan-expectation.h"
 #include "castellan-window.h"
 
 G_BEGIN_DECLS
@@ -12,6 +13,8 @@ G_BEGIN_DECLS
  * time is asked about before the password, and the password prompt says
  * what to expect. Once signed in, a verdict below that is asked about
  * before anything is sent. */
+CastellanExpectation *castellan_connect_flow_expect (CastellanHost *host);
+char    *castellan_connect_flow_describe_expected (CastellanHost *host);
 gboolean castellan_connect_flow_check_verdict (CastellanWindow  *self,
                                                CastellanConsole *console);
 void     castellan_connect_flow_refused       (CastellanWindow  *self,

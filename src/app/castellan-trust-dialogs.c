@@ -224,21 +224,24 @@ castellan_trust_refused (GtkWindow            *parent,
   AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, message));
   const char *best = NULL;
 
+  /* Added riskiest first: libadwaita puts the last response where the
+   * eye lands first (rightmost, or on top when stacked), so the ways
+   * read safest first. */
   adw_message_dialog_add_response (dialog, "cancel", _("_Cancel"));
-  if (ways & CASTELLAN_TRUST_WAY_HTTPS)
-    {
-      adw_message_dialog_add_response (dialog, "https", _("Use _HTTPS…"));
-      best = best ? best : "https";
-    }
-  if (ways & CASTELLAN_TRUST_WAY_NAME)
-    {
-      adw_message_dialog_add_response (dialog, "name", _("Connect by _Name…"));
-      best = best ? best : "name";
-    }
   if (ways & CASTELLAN_TRUST_WAY_TRUST)
     {
       adw_message_dialog_add_response (dialog, "trust", _("Add to _TrustedHosts…"));
       adw_message_dialog_set_response_appearance (dialog, "trust", ADW_RESPONSE_DESTRUCTIVE);
+    }
+  if (ways & CASTELLAN_TRUST_WAY_NAME)
+    {
+      adw_message_dialog_add_response (dialog, "name", _("Connect by _Name…"));
+      best = "name";
+    }
+  if (ways & CASTELLAN_TRUST_WAY_HTTPS)
+    {
+      adw_message_dialog_add_response (dialog, "https", _("Use _HTTPS…"));
+      best = "https";
     }
   if (best != NULL)
     {

@@ -206,8 +206,8 @@ castellan_trusted_hosts_window_new (GtkWindow          *parent,
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (about), _("Hosts Whose Identity Is Not Verified"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (about),
     _("NTLM over HTTP cannot prove which machine answers. Castellan refuses it, like Windows, except for the hosts listed here. An entry does not make a host trustworthy: it only means you accept not knowing who answers."));
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (add), _("Add entries (srv01, *.corp.example, 10.0.0.*, <local>)"));
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (add), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (add), _("Add entries (srv01, *.corp.example, 10.0.0.*, <local>)"));
   adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (add), TRUE);
   g_signal_connect (add, "apply", G_CALLBACK (on_add), m);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (about), add);

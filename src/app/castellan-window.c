@@ -247,14 +247,15 @@ security_selected_action (GtkWidget  *widget,
   g_autoptr(CastellanHost) host = selected_host (self);
   g_autoptr(CastellanVerdict) verdict = NULL;
   g_autofree char *name = NULL;
+  g_autofree char *expected = NULL;
   GtkWidget *dialog;
 
   if (host == NULL)
     return;
   name = castellan_host_dup_display_name (host);
   verdict = castellan_host_dup_last_verdict (host);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), name,
-                                   verdict ? NULL : _("Never connected: connect once to see how this host is proven and how the traffic is protected."));
+  expected = verdict ? NULL : castellan_connect_flow_describe_expected (host);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), name, expected);
   if (verdict != NULL)
     adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), castellan_security_details (verdict));
   adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
