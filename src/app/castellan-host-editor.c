@@ -51,7 +51,7 @@ struct _CastellanHostEditor
   CastellanHost *host;
   CastellanTrustedHosts *trusted_hosts;
   char *ca_file;
-  gboolean loading;
+  gboolean loading;  /* fields being filled or torn down: no checks */
 };
 
 G_DEFINE_FINAL_TYPE (CastellanHostEditor, castellan_host_editor, ADW_TYPE_WINDOW)
@@ -477,6 +477,8 @@ castellan_host_editor_dispose (GObject *object)
 {
   CastellanHostEditor *self = CASTELLAN_HOST_EDITOR (object);
 
+  /* Rows being torn down still emit ::changed: nothing is checked now. */
+  self->loading = TRUE;
   g_clear_object (&self->host);
   g_clear_pointer (&self->trusted_hosts, castellan_trusted_hosts_free);
   g_clear_pointer (&self->ca_file, g_free);

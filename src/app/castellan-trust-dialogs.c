@@ -171,16 +171,19 @@ castellan_trust_confirm_add (GtkWindow            *parent,
   g_autofree char *heading = NULL;
   g_autofree char *body = NULL;
   AdwMessageDialog *dialog;
-  GtkWidget *scroller;
 
-  for (guint i = 0; i < n; i++)
-    {
-      const char *entry = castellan_trusted_hosts_get_entry (list, i);
+  /* Riskiest first: a "*" pasted at the end is read at the top. */
+  for (int risk = CASTELLAN_TRUST_RISK_CRITICAL; risk >= CASTELLAN_TRUST_RISK_NARROW; risk--)
+    for (guint i = 0; i < n; i++)
+      {
+        const char *entry = castellan_trusted_hosts_get_entry (list, i);
 
-      g_ptr_array_add (entries, (gpointer) entry);
-      worst = MAX (worst, castellan_trust_entry_risk (entry));
-      covered += count_covered (entry, inventory);
-    }
+        if ((int) castellan_trust_entry_risk (entry) != risk)
+          continue;
+        g_ptr_array_add (entries, (gpointer) entry);
+        worst = MAX (worst, castellan_trust_entry_risk (entry));
+        covered += count_covered (entry, inventory);
+      }
   g_ptr_array_add (entries, NULL);
 
   /* Said of the whole value: a "*" among other entries still covers every
@@ -199,12 +202,7 @@ castellan_trust_confirm_add (GtkWindow            *parent,
   body = g_strdup_printf (_("TrustedHosts only silences the “server identity cannot be verified” refusal. It says nothing about whether a host is trustworthy: a machine that takes over the address would receive your sign-in and your commands, and NTLM traffic is sealed with a weak cipher. %s\n\nPrefer HTTPS with a valid certificate, or Kerberos by host name, which prove the server."),
                           scope);
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, body));
-  scroller = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
-  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 280);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), entry_rows ((char **) entries->pdata, inventory));
-  adw_message_dialog_set_extra_child (dialog, scroller);
+  adw_message_dialog_set_extra_child (dialog, entry_rows ((char **) entries->pdata, inventory));
   adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "add", _("_Add Anyway"), NULL);
   adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (dialog, "cancel");

@@ -326,6 +326,8 @@ def values_not_cut(lang):
             check(default != "Default" and default in [v[1] for v in values],
                   f"{lang}: the editor speaks the language ({[v[1] for v in values]})")
             gs.screenshot(os.path.join(SHOTS, f"editor-{lang}.png"))
+        key("Escape")
+        app.settle()
     finally:
         app.stop()
         shutil.rmtree(home, ignore_errors=True)
