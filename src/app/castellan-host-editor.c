@@ -171,7 +171,9 @@ show_expected (CastellanHostEditor           *self,
   summary = castellan_expectation_summary (expectation);
   title = g_strdup_printf (_("Expected: %s"), summary);
   explain = castellan_expectation_explain (expectation);
-  subtitle = g_strjoinv (" ", explain);
+  /* The title says it is refused; the policy's full message is for the
+   * refusal itself. */
+  subtitle = g_strjoinv (" ", explain + (expectation->refused ? 1 : 0));
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->expected_row), title);
   adw_action_row_set_subtitle (self->expected_row, subtitle);
   gtk_image_set_from_icon_name (self->expected_icon,

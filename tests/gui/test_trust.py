@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -68,6 +69,26 @@ def host_section(path, host_id):
     start = text.index(f"[host {host_id}]")
     end = text.find("\n[", start + 1)
     return text[start:end if end >= 0 else len(text)]
+
+
+def shot(path, frame):
+    """The screen cropped to one window (top left under Xvfb, where no
+    window manager moves it), at most 1000×700. A moment first, for the
+    last change to be drawn (a picture, not an assertion)."""
+    time.sleep(0.5)
+    gs.screenshot(path)
+    ext = frame.get_extents(gs.atspi().CoordType.WINDOW)
+    width, height = min(ext.width + 12, 1000), min(ext.height + 12, 700)
+    subprocess.run(["/usr/bin/convert", path, "-crop", f"{width}x{height}+0+0", "+repage", path],
+                   check=True, timeout=30)
+
+
+def dialog_of(app, widget_predicate, what):
+    """The top-level window that holds the widget."""
+    for root in top_levels(app):
+        if gs.find_widget(root, widget_predicate) is not None:
+            return root
+    raise AssertionError(f"no window holds {what}")
 
 
 def top_levels(app):
@@ -187,7 +208,8 @@ def downgrade(app, lab):
           "the alert says what the last connection was and what changed")
     check(anywhere(app, lambda w: w.get_name() == "Password") is None,
           "the downgrade alert comes before any password prompt")
-    gs.screenshot(os.path.join(SHOTS, "downgrade-alert.png"))
+    shot(os.path.join(SHOTS, "downgrade-alert.png"),
+         dialog_of(app, lambda w: w.get_name() == "Less Protected Than Last Time", "the alert"))
     press(app.button("Cancel"))
     app.settle()
     check(lab.status()["requests"] == requests, "Cancel on the alert sent nothing to the peer")
@@ -199,7 +221,8 @@ def downgrade(app, lab):
                         and "allowed by" in w.get_name(), "the expected level in the password prompt")
     check("TrustedHosts entry “127.0.0.1”" in expected.get_name(),
           f"the password prompt says what to expect: {expected.get_name()}")
-    gs.screenshot(os.path.join(SHOTS, "password-expected.png"))
+    shot(os.path.join(SHOTS, "password-expected.png"),
+         dialog_of(app, lambda w: w.get_name() == "Password", "the password prompt"))
     type_text(lab.password)
     press(app.button("Connect"))
     app.settle()
@@ -232,7 +255,8 @@ def trusted_hosts(app, home):
     wild = app.find(lambda w: w.get_name() == "10.20.30.*" and "Many hosts" in (w.get_description() or ""),
                     "the “10.20.30.*” entry classified on its own")
     check(star is not None and wild is not None, "each entry is classified on its own")
-    gs.screenshot(os.path.join(SHOTS, "trustedhosts-every-host.png"))
+    shot(os.path.join(SHOTS, "trustedhosts-every-host.png"),
+         dialog_of(app, lambda w: "covers every host you will" in (w.get_name() or ""), "the confirmation"))
     press(app.button("Cancel"))
     gs.wait_for(lambda: anywhere(app, lambda w: "covers every host you will" in (w.get_name() or "")) is None
                 or None, "the confirmation to close")
@@ -263,6 +287,8 @@ def editor(app):
     app.find(lambda w: w.get_name() == "Expected: Server not verified — refused unless on TrustedHosts",
              "the expected level of an address", root=editor)
     check(sensitive(save), "a valid address makes Save sensitive")
+    set_text(app.find(lambda w: w.get_name() == "Name", "the name field", root=editor), "Branch office")
+    shot(os.path.join(SHOTS, "editor-expected.png"), editor)
     set_text(address, "[fe80::1")
     bad = app.find(lambda w: w.get_name() == "Address" and (w.get_description() or "") != "",
                    "the error on the address field", root=editor)
@@ -275,7 +301,6 @@ def editor(app):
              root=editor)
     check(sensitive(save), "fixed, the error is gone and Save is sensitive again")
     set_text(app.find(lambda w: w.get_name() == "Name", "the name field", root=editor), "New by name")
-    gs.screenshot(os.path.join(SHOTS, "editor-expected.png"))
     press(save)
     app.settle()
     app.description_of("New by name", "Expected: Verified and encrypted", "the new host's expected level")
@@ -284,8 +309,14 @@ def editor(app):
 
 def values_not_cut(lang):
     """Every value shown in the editor's dropdowns has at least the width
-    GTK gives the same text unconstrained."""
+    GTK gives the same text unconstrained: the new host's defaults, then a
+    saved host's longest values (HTTPS, Kerberos, PowerShell)."""
     home = tempfile.mkdtemp(prefix="castellan-trust-lang-")
+    inv = os.path.join(home, "data", "castellan")
+    os.makedirs(inv)
+    with open(os.path.join(inv, "inventory.ini"), "w") as f:
+        f.write("[castellan]\nversion=1\n\n[host aaaaaaaa-0000-4000-8000-000000000009]\nname=Longest values\n"
+                "address=srv.test.local\nhttps=true\nauth=kerberos\nshell=powershell\n")
     env = dict(os.environ, HOME=home, XDG_DATA_HOME=f"{home}/data", XDG_CONFIG_HOME=f"{home}/config",
                GSETTINGS_BACKEND="memory", LANGUAGE=lang)
     env.pop("G_DEBUG", None)
@@ -293,44 +324,63 @@ def values_not_cut(lang):
     app = App(env).start()
     try:
         key("ctrl+n")
-        title = subprocess.run(["gettext", "-d", "castellan", "Add Host"], capture_output=True, text=True,
-                               timeout=30, env=dict(env, LC_ALL="C.UTF-8",
-                                                    TEXTDOMAINDIR=os.path.join(BUILD, "po"))).stdout
-        editor = app.find(lambda w: app.role(w) == "FRAME" and w.get_name() == title, f"the editor ({lang})")
-        combos = []
-
-        def walk(w, depth=0):
-            if w is None or depth > 40:
-                return
-            if app.role(w) == "COMBO_BOX":
-                combos.append(w)
-            for i in range(w.get_child_count()):
-                walk(w.get_child_at_index(i), depth + 1)
-        gs.wait_for(lambda: walk(editor) or (combos if len(combos) >= 3 else None), "the dropdowns")
-        values = []
-        for combo in combos:
-            item = gs.find_widget(combo, lambda w: app.role(w) == "LIST_ITEM")
-            label = gs.find_widget(item, lambda w: app.role(w) == "LABEL")
-            ext = label.get_extents(gs.atspi().CoordType.WINDOW)
-            values.append((combo.get_name(), label.get_name(), ext.width))
-        out = subprocess.run([sys.executable, os.path.join(HERE, "measure_text.py")] + [v[1] for v in values],
-                             capture_output=True, text=True, timeout=60, env=env, check=True).stdout
-        natural = json.loads(out)
-        for combo, value, width in values:
-            check(width >= natural[value],
-                  f"{lang or 'en'}: “{combo}” shows “{value}” whole ({width} px for {natural[value]} px)")
+        check_values(app, env, lang, "Add Host")
+        key("Escape")
+        app.settle()
+        row = app.named("Longest values")
+        click_at(row)
+        subprocess.run(["xdotool", "click", "3"], check=True, timeout=30)
+        press(app.find(lambda w: app.role(w) == "MENU_ITEM" and w.get_name() == gettext(env, "_Edit…").replace("_", ""),
+                       "the row's Edit… item"))
+        check_values(app, env, lang, "Edit Host")
         if lang:
-            default = subprocess.run(["gettext", "-d", "castellan", "Default"], capture_output=True, text=True,
-                                     timeout=30, env=dict(env, LC_ALL="C.UTF-8",
-                                                          TEXTDOMAINDIR=os.path.join(BUILD, "po"))).stdout
-            check(default != "Default" and default in [v[1] for v in values],
-                  f"{lang}: the editor speaks the language ({[v[1] for v in values]})")
-            gs.screenshot(os.path.join(SHOTS, f"editor-{lang}.png"))
+            shot(os.path.join(SHOTS, f"editor-{lang}.png"),
+                 app.find(lambda w: app.role(w) == "FRAME" and w.get_name() == gettext(env, "Edit Host"),
+                          "the editor"))
         key("Escape")
         app.settle()
     finally:
         app.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def gettext(env, text):
+    return subprocess.run(["gettext", "-d", "castellan", text], capture_output=True, text=True, timeout=30,
+                          env=dict(env, LC_ALL="C.UTF-8", TEXTDOMAINDIR=os.path.join(BUILD, "po"))).stdout
+
+
+def check_values(app, env, lang, title):
+    title = gettext(env, title)
+    editor = app.find(lambda w: app.role(w) == "FRAME" and w.get_name() == title, f"the editor ({lang})")
+
+    def combos():
+        found = []
+
+        def walk(w, depth=0):
+            if w is None or depth > 40:
+                return
+            if app.role(w) == "COMBO_BOX":
+                found.append(w)
+            for i in range(w.get_child_count()):
+                walk(w.get_child_at_index(i), depth + 1)
+        walk(editor)
+        return found if len(found) >= 3 else None
+    values = []
+    for combo in gs.wait_for(combos, "the dropdowns"):
+        item = gs.find_widget(combo, lambda w: app.role(w) == "LIST_ITEM")
+        label = gs.find_widget(item, lambda w: app.role(w) == "LABEL")
+        ext = label.get_extents(gs.atspi().CoordType.WINDOW)
+        values.append((combo.get_name(), label.get_name(), ext.width))
+    out = subprocess.run([sys.executable, os.path.join(HERE, "measure_text.py")] + [v[1] for v in values],
+                         capture_output=True, text=True, timeout=60, env=env, check=True).stdout
+    natural = json.loads(out)
+    for combo, value, width in values:
+        check(width >= natural[value],
+              f"{lang or 'en'}: “{combo}” shows “{value}” whole ({width} px for {natural[value]} px)")
+    if lang and title == gettext(env, "Add Host"):
+        default = gettext(env, "Default")
+        check(default != "Default" and default in [v[1] for v in values],
+              f"{lang}: the editor speaks the language ({[v[1] for v in values]})")
 
 
 if __name__ == "__main__":
