@@ -55,10 +55,14 @@ castellan_trust_entry_covered (const char         *entry,
       g_autoptr(CastellanHost) host = g_list_model_get_item (hosts, i);
       const char *address = castellan_host_get_address (host);
 
+      g_autofree char *name = NULL;
+
       if (address == NULL || !castellan_trust_entry_matches (entry, address))
         continue;
+      /* By their names: several may share one address. */
+      name = castellan_host_dup_display_name (host);
       if (count++ < 5)
-        g_string_append_printf (names, "%s%s", names->len ? ", " : "", address);
+        g_string_append_printf (names, "%s%s", names->len ? ", " : "", name);
     }
   if (count == 0)
     return g_strdup (_("Covers no saved host"));
