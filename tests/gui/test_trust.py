@@ -184,6 +184,19 @@ def refusal(app, inventory_path):
                              "the never-connected row's expected level")
     check("refused unless on TrustedHosts" in row.get_description(),
           "a never-connected host's row says what to expect: refused unless on TrustedHosts")
+    click_at(app.named("Lab by name"))
+    subprocess.run(["xdotool", "click", "3"], check=True, timeout=30)
+    press(app.find(lambda w: app.role(w) == "MENU_ITEM" and w.get_name() == "Security Details…",
+                   "the row's Security Details… item"))
+    details = app.find(lambda w: (w.get_name() or "").startswith("Never connected. Expected: Verified and encrypted"),
+                       "Security Details of a never-connected host")
+    check("Kerberos mutual authentication will prove the server" in details.get_name(),
+          "Security Details of a never-connected host come from the policy, not “connect once to see”")
+    dialog = dialog_of(app, lambda w: w is details, "Security Details")
+    press(app.find(lambda w: app.role(w) == "PUSH_BUTTON" and sensitive(w) and "Close" in
+                   [w.get_child_at_index(i).get_name() for i in range(w.get_child_count())],
+                   "the dialog's Close", root=dialog))
+    app.settle()
     before = host_section(inventory_path, BY_ADDRESS)
     click_at(row, double=True)
     app.button("Add to TrustedHosts…")
