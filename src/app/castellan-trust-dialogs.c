@@ -214,6 +214,9 @@ castellan_trust_confirm_add (GtkWindow            *parent,
   present (dialog, answer, user_data);
 }
 
+/* The responses are added riskiest first: libadwaita puts the last one
+ * where the eye lands first (rightmost, or on top when stacked), so the
+ * ways read safest first. */
 void
 castellan_trust_refused (GtkWindow            *parent,
                          const char           *host,
@@ -226,9 +229,6 @@ castellan_trust_refused (GtkWindow            *parent,
   AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, message));
   const char *best = NULL;
 
-  /* Added riskiest first: libadwaita puts the last response where the
-   * eye lands first (rightmost, or on top when stacked), so the ways
-   * read safest first. */
   adw_message_dialog_add_response (dialog, "cancel", _("_Cancel"));
   if (ways & CASTELLAN_TRUST_WAY_TRUST)
     {
