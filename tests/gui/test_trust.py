@@ -229,6 +229,18 @@ def refusal(app, inventory_path):
     check("https=true" not in after and "https=true" not in before,
           "after the editor's Cancel the host on disk is still HTTP")
 
+    click_at(app.named("Refused by address"), double=True)
+    press(app.button("Connect by Name…"))
+    editor = app.find(lambda w: app.role(w) == "FRAME" and w.get_name() == "Edit Host", "the editor for a name")
+    address = app.find(lambda w: w.get_name() == "Address" and "DNS name" in (w.get_description() or ""),
+                       "the address field asking for the name", root=editor)
+    check("Type the host’s DNS name" in address.get_description(),
+          "“Connect by Name…” opens the editor on the address field, saying what to type")
+    press(app.button("Cancel"))
+    app.settle()
+    check(host_section(inventory_path, BY_ADDRESS).count("address=192.0.2.55") == 1,
+          "after the editor's Cancel the host keeps its address")
+
 
 def below_expected(app, lab, inventory_path):
     """By name, Negotiate may end in NTLM (TrustedHosts allows it): not
