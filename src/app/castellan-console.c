@@ -289,7 +289,7 @@ castellan_console_send_line (CastellanConsole *self,
 {
   CastellanSessionState state;
 
-  if (self->session == NULL)
+  if (self->session == NULL || castellan_console_is_held (self))
     return;
   state = castellan_session_get_state (self->session);
   if (state != CASTELLAN_SESSION_READY && state != CASTELLAN_SESSION_BUSY)
@@ -639,4 +639,41 @@ void
 castellan_console_close (CastellanConsole *self)
 {
   drop_session (self);
+}
+
+/* A connection less protected than expected: nothing leaves this console,
+ * typed or broadcast, until the user has decided. */
+void
+castellan_console_set_held (CastellanConsole *self,
+                            gboolean          held)
+{
+  gboolean ready = self->session != NULL &&
+                   castellan_session_get_state (self->session) == CASTELLAN_SESSION_READY;
+
+  g_object_set_data (G_OBJECT (self), "castellan-held", GINT_TO_POINTER (held));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->input), ready && !held);
+  if (ready && !held)
+    castellan_console_focus_input (self);
+}
+
+gboolean
+castellan_console_is_held (CastellanConsole *self)
+{
+  return g_object_get_data (G_OBJECT (self), "castellan-held") != NULL;
+}
+
+/* The TrustedHosts entry that allowed this connection was removed: the
+ * session stays, but no longer cites it, and says what that means. */
+void
+castellan_console_trusted_entry_removed (CastellanConsole *self)
+{
+  g_autofree char *message = NULL;
+
+  if (self->verdict == NULL || self->verdict->trusted_hosts_entry == NULL)
+    return;
+  message = g_strdup_printf (_("The TrustedHosts entry “%s” that allowed this connection was removed: this session goes on, but a new connection to this host will be refused."),
+                             self->verdict->trusted_hosts_entry);
+  g_clear_pointer (&self->verdict->trusted_hosts_entry, g_free);
+  castellan_console_note_downgrade (self, message);
+  show_verdict (self);
 }

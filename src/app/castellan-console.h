@@ -37,5 +37,9 @@ void              castellan_console_bind_settings  (CastellanConsole *self,
                                                     GSettings        *settings);
 void              castellan_console_note_downgrade (CastellanConsole *self,
                                                     const char       *message);
+void              castellan_console_set_held       (CastellanConsole *self,
+                                                    gboolean          held);
+gboolean          castellan_console_is_held        (CastellanConsole *self);
+void              castellan_console_trusted_entry_removed (CastellanConsole *self);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "castellan-console.h"
+#include "castellan-host-editor.h"
 #include "castellan-window.h"
 
 G_BEGIN_DECLS
@@ -40,5 +42,16 @@ void castellan_window_teardown_extras   (CastellanWindow *self);
 GPtrArray               *castellan_window_selected_hosts (CastellanWindow *self);
 CastellanConnectOptions *castellan_window_options_for    (CastellanWindow *self,
                                                           CastellanHost   *host);
+CastellanConsole        *castellan_window_start_console  (CastellanWindow               *self,
+                                                          CastellanHost                 *host,
+                                                          const CastellanConnectOptions *options);
+CastellanHostEditor     *castellan_window_edit_host      (CastellanWindow *self,
+                                                          CastellanHost   *host,
+                                                          gboolean         is_new);
+
+/* castellan-connect-flow.c */
+void                     castellan_window_note_problem   (CastellanWindow *self,
+                                                          CastellanHost   *host,
+                                                          const GError    *error);
 
 G_END_DECLS

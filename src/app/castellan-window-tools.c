@@ -81,6 +81,43 @@ csv_action (GtkWidget  *widget,
 
 /* ---- TrustedHosts ----------------------------------------------------------- */
 
+static gboolean
+still_listed (const CastellanTrustedHosts *list,
+              const char                  *entry)
+{
+  guint n = castellan_trusted_hosts_get_n_entries (list);
+
+  for (guint i = 0; i < n; i++)
+    if (g_ascii_strcasecmp (castellan_trusted_hosts_get_entry (list, i), entry) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* A console allowed by an entry that is gone says so. */
+static void
+trusted_hosts_changed (gpointer data)
+{
+  CastellanWindow *self = data;
+  g_autofree char *path = castellan_trusted_hosts_default_path ();
+  g_autoptr(CastellanTrustedHosts) list = castellan_trusted_hosts_load (path, NULL);
+  guint n = adw_tab_view_get_n_pages (self->tab_view);
+
+  if (list == NULL)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      GtkWidget *child = adw_tab_page_get_child (adw_tab_view_get_nth_page (self->tab_view, i));
+      const CastellanVerdict *verdict;
+
+      if (!CASTELLAN_IS_CONSOLE (child))
+        continue;
+      verdict = castellan_console_get_verdict (CASTELLAN_CONSOLE (child));
+      if (verdict != NULL && verdict->trusted_hosts_entry != NULL &&
+          !still_listed (list, verdict->trusted_hosts_entry))
+        castellan_console_trusted_entry_removed (CASTELLAN_CONSOLE (child));
+    }
+}
+
 static void
 trusted_hosts_action (GtkWidget  *widget,
                       const char *action,
@@ -88,7 +125,8 @@ trusted_hosts_action (GtkWidget  *widget,
 {
   CastellanWindow *self = CASTELLAN_WINDOW (widget);
   GtkWindow *window = castellan_trusted_hosts_window_new (GTK_WINDOW (self),
-                                                          castellan_application_get_inventory (self->app));
+                                                          castellan_application_get_inventory (self->app),
+                                                          G_CALLBACK (trusted_hosts_changed), self);
 
   gtk_window_present (window);
 }

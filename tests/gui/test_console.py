@@ -274,7 +274,9 @@ def run_scenario(app, lab, home, inventory_path):
 
     # 5. Add a host through the editor.
     press(app.button("Add Host"))
-    set_text(app.named("Display Name", "the editor's name field"), "Added in the GUI")
+    editor = app.find(lambda w: app.role(w) == "FRAME" and w.get_name() == "Add Host", "the host editor")
+    set_text(app.find(lambda w: w.get_name() == "Name", "the editor's name field", root=editor),
+             "Added in the GUI")
     set_text(app.find(lambda w: (w.get_name() or "").startswith("Address"),
                       "the editor's address field"), "srv-gui.test.local")
     gs.screenshot(os.path.join(SHOTS, "host-editor.png"))
