@@ -4,6 +4,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "castellan-envelope-size.h"
 #include "castellan-error.h"
 #include "castellan-lane.h"
 #include "castellan-psrp-key.h"
@@ -563,25 +564,14 @@ config_read (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   CastellanPsrpSession *self = g_task_get_source_object (task);
-  g_autoptr(CastellanWsmanReply) reply = NULL;
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
-  if (reply != NULL && reply->max_envelope_kb > 0)
+  if (!castellan_envelope_size_read_finish (CASTELLAN_CONNECTION (source), result, &self->envelope_read, &error))
     {
-      castellan_connection_set_max_envelope (self->connection, reply->max_envelope_kb * 1024);
-      self->envelope_read = TRUE;
-    }
-  else if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_TIMED_OUT) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_SEALING_FAILED))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_task_return_error (task, error);
       return;
     }
-  /* A user who may not read the configuration (no administrator, a JEA
-   * endpoint) keeps the default until the protocol version is known. */
+  /* Otherwise the default stays until the protocol version is known. */
   send_create (g_steal_pointer (&task));
 }
 
@@ -600,17 +590,12 @@ castellan_psrp_session_open_async (CastellanPsrpSession *self,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   Feed *feed = g_new0 (Feed, 1);
   CastellanSoapContext ctx;
-  g_autoptr(GBytes) envelope = NULL;
 
   g_task_set_source_tag (task, castellan_psrp_session_open_async);
   feed->self = self;
   g_object_set_data_full (G_OBJECT (task), "feed", feed, g_free);
   fill_context (self, &ctx);
-  ctx.resource_uri = NULL;
-  envelope = castellan_soap_get_config (&ctx);
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, cancellable, config_read, task);
+  castellan_envelope_size_read_async (self->connection, &ctx, cancellable, config_read, task);
 }
 
 gboolean
