@@ -185,6 +185,22 @@ fill_context (CastellanPsrpSession *self,
   ctx->resource_uri = self->resource_uri;
 }
 
+/* A request on the first connection, with its usual time limit. */
+static void
+request (CastellanPsrpSession  *self,
+         GBytes                *envelope,
+         CastellanRequestFlags  flags,
+         CastellanStreamFunc    on_stream,
+         gpointer               stream_data,
+         GCancellable          *cancellable,
+         GAsyncReadyCallback    callback,
+         gpointer               user_data)
+{
+  castellan_connection_request_async (self->connection, envelope, flags,
+                                      castellan_connection_get_options (self->connection)->request_timeout,
+                                      on_stream, stream_data, cancellable, callback, user_data);
+}
+
 /* Raw bytes of fragments one request may carry. */
 static gsize
 budget (CastellanPsrpSession *self)
@@ -498,9 +514,7 @@ pool_receive (GTask *task)
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, NULL, "stdout");
   self->receiving++;
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_OUTPUT,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      on_received, feed, g_task_get_cancellable (task), pool_received, task);
+  request (self, envelope, CASTELLAN_REQUEST_OUTPUT, on_received, feed, g_task_get_cancellable (task), pool_received, task);
 }
 
 static void
@@ -552,9 +566,7 @@ send_create (GTask *task)
   self->shell_id = g_ascii_strup (rpid, -1);
   fill_context (self, &ctx);
   envelope = castellan_soap_create_pool (&ctx, self->shell_id, CASTELLAN_PSRP_PROTOCOL_VERSION, creation);
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_NONE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, g_task_get_cancellable (task), pool_created, task);
+  request (self, envelope, CASTELLAN_REQUEST_NONE, NULL, NULL, g_task_get_cancellable (task), pool_created, task);
 }
 
 static void
@@ -683,9 +695,7 @@ pipeline_receive (CastellanPsrpSession *self)
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, self->command_id, "stdout");
   self->receiving++;
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_OUTPUT,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      on_received, feed, g_task_get_cancellable (self->run),
+  request (self, envelope, CASTELLAN_REQUEST_OUTPUT, on_received, feed, g_task_get_cancellable (self->run),
                                       pipeline_received, feed);
 }
 
@@ -772,9 +782,7 @@ castellan_psrp_session_run_async (CastellanPsrpSession            *self,
   fill_context (self, &ctx);
   envelope = castellan_soap_create_pipeline (&ctx, self->shell_id, self->command_id, arguments);
   /* A Command whose reply is lost is not sent again: it may have run. */
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_NONE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, cancellable, pipeline_created, g_object_ref (self));
+  request (self, envelope, CASTELLAN_REQUEST_NONE, NULL, NULL, cancellable, pipeline_created, g_object_ref (self));
 }
 
 CastellanPsrpInvocationState
@@ -1074,9 +1082,7 @@ castellan_psrp_session_close_async (CastellanPsrpSession *self,
   castellan_psrp_pool_closing (self->pool);
   fill_context (self, &ctx);
   envelope = castellan_soap_delete_shell (&ctx, self->shell_id);
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, cancellable, closed, task);
+  request (self, envelope, CASTELLAN_REQUEST_RESENDABLE, NULL, NULL, cancellable, closed, task);
 }
 
 gboolean
