@@ -285,8 +285,11 @@ void
 castellan_psrp_pool_forget_pipeline (CastellanPsrpPool       *pool,
                                      const CastellanPsrpGuid *pid)
 {
-  g_hash_table_remove (pool->pipelines, pid);
-  g_hash_table_remove (pool->defragmenters, pid);
+  /* @pid may be the pipeline's own, gone with it. */
+  CastellanPsrpGuid id = *pid;
+
+  g_hash_table_remove (pool->pipelines, &id);
+  g_hash_table_remove (pool->defragmenters, &id);
 }
 
 static CastellanPsrpFragmenter *
