@@ -30,6 +30,7 @@ struct _CliPsHost
   gboolean progress;
   gboolean progress_shown;
   CliPsWrite write;
+  void (*flush) (gpointer write_data);
   gpointer write_data;
   int exit_request;
   guint errors;
@@ -41,6 +42,7 @@ cli_pshost_new (CastellanPsrpSession *session,
                 CliTty               *tty,
                 gboolean              progress,
                 CliPsWrite            write,
+                void                (*flush) (gpointer write_data),
                 gpointer              write_data)
 {
   CliPsHost *host = g_new0 (CliPsHost, 1);
@@ -49,6 +51,7 @@ cli_pshost_new (CastellanPsrpSession *session,
   host->tty = tty;
   host->progress = progress;
   host->write = write;
+  host->flush = flush;
   host->write_data = write_data;
   host->exit_request = -1;
   return host;
@@ -464,6 +467,9 @@ ask (CliPsHost          *host,
   a->fields = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_psrp_field_free);
   host->asking = a;
   clear_progress (host);
+  /* What the script wrote before it asked is on the screen first. */
+  if (host->flush != NULL)
+    host->flush (host->write_data);
 
   switch ((int) method)
     {
@@ -577,7 +583,6 @@ host_call (CliPsHost          *host,
   g_autofree char *text = NULL;
   CastellanClixmlValue *answer;
 
-  g_debug ("host call %s (%" G_GINT64_FORMAT ")", castellan_psrp_host_method_name (call->method), call->call_id);
   switch ((int) call->method)
     {
     case CASTELLAN_PSRP_HOST_WRITE1:

@@ -327,8 +327,6 @@ dispatch (CastellanPsrpSession *self)
     {
       g_autoptr(CastellanPsrpEvent) owned = event;
 
-      g_debug ("PSRP: %s%s", castellan_psrp_message_type_name (event->message_type),
-               event->for_pipeline ? " (pipeline)" : "");
       if (!event->for_pipeline)
         {
           handle_pool_event (self, event);
