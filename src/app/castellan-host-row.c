@@ -98,6 +98,21 @@ on_secondary_click (GtkGestureClick  *gesture,
   gtk_popover_popup (GTK_POPOVER (self->context_menu));
 }
 
+/* The context menu from the keyboard (Menu, Shift+F10), under the row. */
+void
+castellan_host_row_popup_menu (CastellanHostRow *self)
+{
+  GdkRectangle rect = { gtk_widget_get_width (GTK_WIDGET (self)) / 2,
+                        gtk_widget_get_height (GTK_WIDGET (self)), 1, 1 };
+
+  if (self->host == NULL)
+    return;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.select-host", "s",
+                              castellan_host_get_id (self->host));
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->context_menu), &rect);
+  gtk_popover_popup (GTK_POPOVER (self->context_menu));
+}
+
 static void
 castellan_host_row_dispose (GObject *object)
 {

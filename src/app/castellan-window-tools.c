@@ -6,6 +6,7 @@
 #include "castellan-preferences.h"
 #include "castellan-results.h"
 #include "castellan-secrets.h"
+#include "castellan-security.h"
 #include "castellan-ticket.h"
 #include "castellan-trusted-hosts-window.h"
 #include "castellan-window-private.h"
@@ -173,29 +174,62 @@ describe_left (gint64 seconds)
 }
 
 static void
+on_sign_out (GtkButton       *button,
+             CastellanWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  gtk_menu_button_popdown (self->ticket_button);
+  if (!castellan_ticket_sign_out (&error))
+    castellan_window_toast (self, error->message);
+  refresh_ticket (self);
+}
+
+/* The ticket is a key with its principal and the time left, not a
+ * padlock: it says who you are to Kerberos, not how safe a connection is. */
+static void
 refresh_ticket (CastellanWindow *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(CastellanTicket) ticket = castellan_ticket_read (&error);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *popover = gtk_popover_new ();
-  GtkWidget *sign_in = gtk_button_new_with_mnemonic (_("_Sign In…"));
+  GtkWidget *sign_in;
   g_autofree char *text = NULL;
   g_autofree char *left = NULL;
+  g_autofree char *short_label = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  GtkWidget *label;
+  gboolean valid = ticket != NULL && ticket->expires > now;
+  gboolean expiring = valid && ticket->expires - now < TICKET_WARNING_SECONDS;
 
   if (ticket == NULL)
-    text = g_strdup (error->message);
+    {
+      text = g_strdup (error->message);
+      gtk_box_append (GTK_BOX (box), castellan_security_heading ("castellan-key-symbolic", "dim-label",
+                                                                 _("No Kerberos ticket")));
+      gtk_box_append (GTK_BOX (box), gtk_label_new (text));
+      gtk_label_set_wrap (GTK_LABEL (gtk_widget_get_last_child (box)), TRUE);
+      gtk_label_set_max_width_chars (GTK_LABEL (gtk_widget_get_last_child (box)), 40);
+    }
   else
     {
       g_autoptr(GDateTime) until = g_date_time_new_from_unix_local (ticket->expires);
       g_autofree char *when = g_date_time_format (until, "%x %X");
+      g_auto(GStrv) parts = g_strsplit (ticket->principal, "@", 2);
+      GtkWidget *grid = castellan_security_grid_new ();
 
       left = describe_left (ticket->expires - now);
       text = g_strdup_printf (_("Signed in as %s, valid until %s (%s)"), ticket->principal, when, left);
-      if (ticket->expires - now < TICKET_WARNING_SECONDS && ticket->expires > now &&
-          ticket->expires != (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (self), "warned")))
+      short_label = g_strdup_printf ("%s · %s", parts[0], left);
+      gtk_box_append (GTK_BOX (box), castellan_security_heading ("castellan-key-symbolic",
+                                                                 valid ? (expiring ? "warning" : NULL) : "error",
+                                                                 _("Kerberos Ticket")));
+      castellan_security_add_row (grid, _("Principal"), ticket->principal);
+      castellan_security_add_row (grid, _("Valid until"), when);
+      castellan_security_add_row (grid, _("Time left"), left);
+      gtk_box_append (GTK_BOX (box), grid);
+      if (expiring && ticket->expires != (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (self), "warned")))
         {
           g_autofree char *warn = g_strdup_printf (_("Your Kerberos ticket expires soon (%s): sign in again to keep working."), left);
 
@@ -203,19 +237,27 @@ refresh_ticket (CastellanWindow *self)
           castellan_window_toast (self, warn);
         }
     }
-  label = gtk_label_new (text);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 40);
-  gtk_box_append (GTK_BOX (box), label);
+  sign_in = gtk_button_new_with_mnemonic (ticket != NULL ? _("_Renew…") : _("_Sign In…"));
+  gtk_widget_set_hexpand (sign_in, TRUE);
   g_signal_connect (sign_in, "clicked", G_CALLBACK (on_sign_in), self);
-  gtk_box_append (GTK_BOX (box), sign_in);
+  gtk_box_append (GTK_BOX (buttons), sign_in);
+  if (ticket != NULL)
+    {
+      GtkWidget *sign_out = gtk_button_new_with_mnemonic (_("Sign _Out"));
+
+      gtk_widget_set_hexpand (sign_out, TRUE);
+      g_signal_connect (sign_out, "clicked", G_CALLBACK (on_sign_out), self);
+      gtk_box_append (GTK_BOX (buttons), sign_out);
+    }
+  gtk_box_append (GTK_BOX (box), buttons);
   gtk_popover_set_child (GTK_POPOVER (popover), box);
   gtk_menu_button_set_popover (self->ticket_button, popover);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->ticket_button), text);
-  gtk_menu_button_set_icon_name (self->ticket_button,
-                                 ticket == NULL || ticket->expires <= now ? "dialog-password-symbolic"
-                                 : ticket->expires - now < TICKET_WARNING_SECONDS ? "dialog-warning-symbolic"
-                                 : "channel-secure-symbolic");
+  gtk_label_set_label (self->ticket_label, short_label ? short_label : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->ticket_label),
+                          short_label != NULL && !adw_leaflet_get_folded (self->leaflet));
+  castellan_security_apply_style (GTK_WIDGET (self->ticket_button),
+                                  ticket == NULL ? "dim-label" : !valid ? "error" : expiring ? "warning" : NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->ticket_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Kerberos ticket"),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
