@@ -42,6 +42,7 @@ castellan_banner_show (CastellanBanner *self,
 
   g_free (self->title);
   self->title = g_strdup (title);
+  gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
 #if ADW_CHECK_VERSION (1, 3, 0)
   adw_banner_set_title (ADW_BANNER (self->child), title);
   adw_banner_set_button_label (ADW_BANNER (self->child), button_label);
@@ -60,6 +61,8 @@ castellan_banner_hide (CastellanBanner *self)
 {
   g_return_if_fail (CASTELLAN_IS_BANNER (self));
 
+  /* Gone at once, for assistive tools as much as for the eye. */
+  gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
 #if ADW_CHECK_VERSION (1, 3, 0)
   adw_banner_set_revealed (ADW_BANNER (self->child), FALSE);
 #else
@@ -103,6 +106,7 @@ castellan_banner_init (CastellanBanner *self)
   self->child = GTK_WIDGET (self->revealer);
 #endif
   gtk_widget_set_parent (self->child, GTK_WIDGET (self));
+  gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
 }
 
 G_GNUC_END_IGNORE_DEPRECATIONS

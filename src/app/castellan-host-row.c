@@ -55,6 +55,7 @@ update (CastellanHostRow *self)
   gtk_label_set_label (self->name_label, name);
   gtk_label_set_label (self->detail_label, detail);
   gtk_image_set_from_icon_name (self->level_icon, castellan_security_icon_name (level));
+  castellan_security_apply_style (GTK_WIDGET (self->level_icon), castellan_security_style (level));
   description = g_strdup_printf ("%s%s%s%s%s", castellan_security_title (level),
                                  encryption ? ", " : "", encryption ? encryption : "",
                                  problem ? "; last attempt: " : "", problem ? problem : "");

@@ -163,7 +163,6 @@ castellan_security_add_row (GtkWidget  *grid,
   gtk_label_set_xalign (GTK_LABEL (name), 1);
   gtk_widget_set_valign (name, GTK_ALIGN_START);
   gtk_widget_add_css_class (name, "dim-label");
-  gtk_label_set_selectable (GTK_LABEL (text), TRUE);
   gtk_widget_set_hexpand (text, TRUE);
   gtk_accessible_update_relation (GTK_ACCESSIBLE (text), GTK_ACCESSIBLE_RELATION_LABELLED_BY, name, NULL, -1);
   gtk_grid_attach (GTK_GRID (grid), name, 0, row, 1, 1);
