@@ -172,6 +172,7 @@ show_verdict (CastellanConsole *self)
       description = g_strdup_printf ("%s: %s", self->failure, self->failure_message);
       title = self->failure;
       gtk_image_set_from_icon_name (self->security_icon, "dialog-error-symbolic");
+      castellan_security_apply_style (GTK_WIDGET (self->security_icon), NULL);
       castellan_security_apply_style (GTK_WIDGET (self->security_button), "error");
       gtk_popover_set_child (GTK_POPOVER (popover), failure_details (self));
     }
@@ -181,6 +182,8 @@ show_verdict (CastellanConsole *self)
                 : castellan_console_is_connecting (self) ? _("Connecting…") : _("Not connected");
       description = v ? castellan_security_describe (v) : g_strdup (title);
       gtk_image_set_from_icon_name (self->security_icon, castellan_security_icon_name (level));
+      /* Quiet, yet in its colour: the icon alone carries "verified". */
+      castellan_security_apply_style (GTK_WIDGET (self->security_icon), quiet ? "success" : NULL);
       castellan_security_apply_style (GTK_WIDGET (self->security_button),
                                       quiet ? NULL : castellan_security_style (level));
       if (v != NULL)

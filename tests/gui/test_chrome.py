@@ -234,6 +234,8 @@ def main():
 
 def scenario(app, lab, home):
     Atspi = gs.atspi()
+    # Screenshots at most 1000x700.
+    resize(app, 1000, 700)
 
     # 1. The host list from the keyboard: Ctrl+E edits, Menu opens the
     # context menu, Delete asks; a selection shows the action bar.
@@ -448,6 +450,8 @@ def scenario(app, lab, home):
         tc.key("Escape")
         time.sleep(0.3)
         gs.screenshot(os.path.join(SHOTS, f"chrome-{width}.png"))
+    resize(app, 400, 700)
+    gs.screenshot(os.path.join(SHOTS, "chrome-narrow.png"))
 
 
 if __name__ == "__main__":
