@@ -303,6 +303,7 @@ def scenario(app, lab, home):
                        and "fan-" in (w.get_description() or ""), f"the result of {name}")
         check("fan-" in row.get_description(),
               f"{name} ran it and its first line of output is shown: {row.get_description()}")
+    gs.screenshot(os.path.join(SHOTS, "chrome-results.png"))
     retry = app.find(lambda w: labelled(app, w, "Retry Failed"), "Retry Failed")
     check(app.button("Copy Output") is not None and not retry.get_state_set().contains(Atspi.StateType.SENSITIVE),
           "the results offer Copy Output, and Retry Failed once something failed")
