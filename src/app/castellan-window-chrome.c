@@ -57,10 +57,15 @@ castellan_window_update_tab (CastellanWindow  *self,
 void
 castellan_window_update_broadcast (CastellanWindow *self)
 {
-  gboolean active = gtk_toggle_button_get_active (self->broadcast_button);
-  guint n = adw_tab_view_get_n_pages (self->tab_view);
-  guint reached = 0, left_out = 0;
+  gboolean active;
+  guint n, reached = 0, left_out = 0;
   g_autofree char *title = NULL;
+
+  /* Pages leave while the window is torn down, after its widgets. */
+  if (self->broadcast_button == NULL || self->tab_view == NULL || self->broadcast_banner == NULL)
+    return;
+  active = gtk_toggle_button_get_active (self->broadcast_button);
+  n = adw_tab_view_get_n_pages (self->tab_view);
 
   for (guint i = 0; i < n; i++)
     {

@@ -119,8 +119,8 @@ def showing(w):
             node = node.get_parent()
         if node is None:
             return False
-        win = node.get_extents(Atspi.CoordType.SCREEN)
-        ext = w.get_extents(Atspi.CoordType.SCREEN)
+        win = node.get_extents(Atspi.CoordType.WINDOW)
+        ext = w.get_extents(Atspi.CoordType.WINDOW)
     except Exception:
         return False
     return (ext.width > 0 and ext.height > 0 and ext.x >= win.x and ext.y >= win.y
@@ -186,12 +186,13 @@ def no_dialog_left(app):
 def inside_window(app, acc, what):
     """acc is shown and wholly inside the window's frame."""
     Atspi = gs.atspi()
-    win = app.window.get_extents(Atspi.CoordType.SCREEN)
-    ext = acc.get_extents(Atspi.CoordType.SCREEN)
+    win = app.window.get_extents(Atspi.CoordType.WINDOW)
+    ext = acc.get_extents(Atspi.CoordType.WINDOW)
     inside = (showing(acc) and ext.width > 0 and ext.height > 0 and ext.x >= win.x and ext.y >= win.y
               and ext.x + ext.width <= win.x + win.width and ext.y + ext.height <= win.y + win.height)
     check(inside, f"{what} is on screen inside the {win.width}x{win.height} window "
                   f"({ext.x - win.x},{ext.y - win.y} {ext.width}x{ext.height})")
+    return inside
 
 
 def resize(app, width, height):
@@ -346,9 +347,9 @@ def scenario(app, lab, home):
     ran = gs.find_widget(console_of(app, NTLM), lambda w: app.role(w) == "LABEL"
                          and (w.get_name() or "").startswith(("Exit", "Running")))
     check(ran is None, "the unverified console did not receive the broadcast (it ran nothing)")
+    select_tab(app, NTLM)
     optin = app.find(lambda w: w.get_name() == "Broadcast to this tab" and showing(w),
                      "the NTLM console's broadcast toggle", root=console_of(app, NTLM))
-    select_tab(app, NTLM)
     tc.press(optin)
     banner(app, "Typing goes to 2 consoles", "the banner counting the chosen console")
     select_tab(app, KERB)
