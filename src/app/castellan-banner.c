@@ -84,7 +84,7 @@ static void
 castellan_banner_init (CastellanBanner *self)
 {
 #if ADW_CHECK_VERSION (1, 3, 0)
-  self->child = adw_banner_new (NULL);
+  self->child = adw_banner_new ("");
   g_signal_connect_swapped (self->child, "button-clicked", G_CALLBACK (on_button_clicked), self);
 #else
   GtkWidget *bar = gtk_info_bar_new ();
