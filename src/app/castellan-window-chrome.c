@@ -144,9 +144,32 @@ castellan_window_update_empty (CastellanWindow *self)
 
 /* ---- the layout --------------------------------------------------------------- */
 
+/* The library's split view where it has one (1.4), the leaflet of
+ * libadwaita 1.2 otherwise; both fold below the same width. */
+#define NARROW_WIDTH 620
+
+G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+
+gboolean
+castellan_window_is_narrow (CastellanWindow *self)
+{
+#if ADW_CHECK_VERSION (1, 4, 0)
+  if (self->split_view != NULL)
+    return adw_navigation_split_view_get_collapsed (ADW_NAVIGATION_SPLIT_VIEW (self->split_view));
+#endif
+  return self->leaflet != NULL && adw_leaflet_get_folded (self->leaflet);
+}
+
 void
 castellan_window_show_content (CastellanWindow *self)
 {
+#if ADW_CHECK_VERSION (1, 4, 0)
+  if (self->split_view != NULL)
+    {
+      adw_navigation_split_view_set_show_content (ADW_NAVIGATION_SPLIT_VIEW (self->split_view), TRUE);
+      return;
+    }
+#endif
   adw_leaflet_set_visible_child_name (self->leaflet, "content");
 }
 
@@ -161,13 +184,49 @@ on_back (CastellanWindow *self)
 static void
 on_folded (CastellanWindow *self)
 {
-  gboolean folded = adw_leaflet_get_folded (self->leaflet);
+  gboolean folded = castellan_window_is_narrow (self);
 
-  gtk_widget_set_visible (GTK_WIDGET (self->back_button), folded);
+  /* The split view brings its own back button. */
+  gtk_widget_set_visible (GTK_WIDGET (self->back_button), folded && self->split_view == NULL);
   adw_header_bar_set_show_end_title_buttons (self->sidebar_header, folded);
   gtk_widget_set_visible (GTK_WIDGET (self->ticket_label),
                           !folded && *gtk_label_get_label (self->ticket_label) != '\0');
 }
+
+#if ADW_CHECK_VERSION (1, 4, 0)
+/* The leaflet's two pages move into a navigation split view that a
+ * breakpoint collapses. */
+static void
+use_split_view (CastellanWindow *self)
+{
+  AdwNavigationSplitView *split = ADW_NAVIGATION_SPLIT_VIEW (adw_navigation_split_view_new ());
+  g_autofree char *condition = g_strdup_printf ("max-width: %dpx", NARROW_WIDTH);
+  AdwBreakpoint *narrow = adw_breakpoint_new (adw_breakpoint_condition_parse (condition));
+  GtkWidget *sidebar = g_object_ref (adw_leaflet_get_child_by_name (self->leaflet, "sidebar"));
+  GtkWidget *content = g_object_ref (adw_leaflet_get_child_by_name (self->leaflet, "content"));
+  GValue collapsed = G_VALUE_INIT;
+
+  self->old_layout = g_object_ref (GTK_WIDGET (self->leaflet));
+  adw_leaflet_remove (self->leaflet, sidebar);
+  adw_leaflet_remove (self->leaflet, content);
+  adw_navigation_split_view_set_min_sidebar_width (split, 260);
+  adw_navigation_split_view_set_sidebar (split, adw_navigation_page_new (sidebar, _("Hosts")));
+  adw_navigation_split_view_set_content (split, adw_navigation_page_new (content, _("Consoles")));
+  g_object_unref (sidebar);
+  g_object_unref (content);
+  adw_toast_overlay_set_child (self->toasts, GTK_WIDGET (split));
+  self->split_view = GTK_WIDGET (split);
+  g_value_init (&collapsed, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&collapsed, TRUE);
+  adw_breakpoint_add_setter (narrow, G_OBJECT (split), "collapsed", &collapsed);
+  adw_application_window_add_breakpoint (ADW_APPLICATION_WINDOW (self), narrow);
+  /* With breakpoints the window's smallest size is said, not measured. */
+  gtk_widget_set_size_request (GTK_WIDGET (self), 360, 360);
+  g_signal_connect_object (split, "notify::collapsed", G_CALLBACK (on_folded), self, G_CONNECT_SWAPPED);
+}
+#endif
+
+G_GNUC_END_IGNORE_DEPRECATIONS
 
 /* ---- the host list's keyboard ------------------------------------------------ */
 
@@ -406,7 +465,11 @@ castellan_window_chrome_setup (CastellanWindow *self)
   g_autofree char *path = castellan_trusted_hosts_default_path ();
   g_autoptr(GFile) file = g_file_new_for_path (path);
 
+#if ADW_CHECK_VERSION (1, 4, 0)
+  use_split_view (self);
+#else
   g_signal_connect_object (self->leaflet, "notify::folded", G_CALLBACK (on_folded), self, G_CONNECT_SWAPPED);
+#endif
   on_folded (self);
   gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
   g_signal_connect (keys, "key-pressed", G_CALLBACK (on_list_key), self);
@@ -431,4 +494,5 @@ castellan_window_chrome_teardown (CastellanWindow *self)
   if (self->trust_monitor != NULL)
     g_file_monitor_cancel (self->trust_monitor);
   g_clear_object (&self->trust_monitor);
+  g_clear_object (&self->old_layout);
 }

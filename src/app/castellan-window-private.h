@@ -43,6 +43,8 @@ struct _CastellanWindow
   guint ticket_timer;
   GFileMonitor *trust_monitor;
   gboolean close_confirmed;
+  GtkWidget *split_view;   /* AdwNavigationSplitView where the library has it */
+  GtkWidget *old_layout;   /* the template's leaflet, kept until dispose */
 
   /* Borrowed */
   CastellanApplication *app;
@@ -65,6 +67,7 @@ void castellan_window_update_empty        (CastellanWindow *self);
 void castellan_window_update_tab          (CastellanWindow  *self,
                                            CastellanConsole *console);
 void castellan_window_show_content        (CastellanWindow *self);
+gboolean castellan_window_is_narrow       (CastellanWindow *self);
 void castellan_window_close_page          (CastellanWindow *self,
                                            AdwTabPage      *page);
 

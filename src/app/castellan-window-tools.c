@@ -257,7 +257,7 @@ refresh_ticket (CastellanWindow *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->ticket_button), text);
   gtk_label_set_label (self->ticket_label, short_label ? short_label : "");
   gtk_widget_set_visible (GTK_WIDGET (self->ticket_label),
-                          short_label != NULL && !adw_leaflet_get_folded (self->leaflet));
+                          short_label != NULL && !castellan_window_is_narrow (self));
   castellan_security_apply_style (GTK_WIDGET (self->ticket_button),
                                   ticket == NULL ? "dim-label" : !valid ? "error" : expiring ? "warning" : NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->ticket_button),
