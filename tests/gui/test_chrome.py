@@ -179,6 +179,26 @@ def banner(app, text, what):
     return app.find(lambda w: app.role(w) == "LABEL" and text in (w.get_name() or "") and showing(w), what)
 
 
+def read_clipboard():
+    """The clipboard's text, read as another application would."""
+    import gi
+    gi.require_version("Gdk", "4.0")
+    from gi.repository import Gdk, GLib
+    display = Gdk.Display.open(os.environ["DISPLAY"])
+    loop = GLib.MainLoop()
+    found = {}
+
+    def done(clipboard, result):
+        try:
+            found["text"] = clipboard.read_text_finish(result)
+        finally:
+            loop.quit()
+    display.get_clipboard().read_text_async(None, done)
+    GLib.timeout_add_seconds(5, loop.quit)
+    loop.run()
+    return found.get("text") or ""
+
+
 def no_dialog_left(app):
     app.settle()
 
@@ -277,6 +297,7 @@ def scenario(app, lab, home):
     tc.click_at(app.named(KERB))
     subprocess.run(["xdotool", "keydown", "ctrl"], check=True, timeout=30)
     tc.click_at(app.named(ASKED))
+    tc.click_at(app.named(OPERATOR))
     subprocess.run(["xdotool", "keyup", "ctrl"], check=True, timeout=30)
     tc.press(shown_button(app, "Run Command…"))
     command = app.named("Command to run", "the run dialog")
@@ -285,7 +306,7 @@ def scenario(app, lab, home):
                           f"{name} among the targets")
         check(target is not None, f"the run dialog lists {name} with its level (never connected)")
     warn = app.find(lambda w: "hosts are not verified" in (w.get_name() or ""), "the unverified warning")
-    check(warn.get_name().startswith("2 hosts are not verified"),
+    check(warn.get_name().startswith("3 hosts are not verified"),
           f"the run dialog warns that the targets are not verified: “{warn.get_name()}”")
     password = app.find(lambda w: (w.get_name() or "").startswith("Password of "), "the missing password")
     check("admin" in password.get_name(), f"the host without a saved password is asked for one ({password.get_name()})")
@@ -304,10 +325,24 @@ def scenario(app, lab, home):
                        and "fan-" in (w.get_description() or ""), f"the result of {name}")
         check("fan-" in row.get_description(),
               f"{name} ran it and its first line of output is shown: {row.get_description()}")
+    denied = app.find(lambda w: (w.get_description() or "").startswith(f"{OPERATOR}: ")
+                      and "denied" in (w.get_description() or ""), f"the result of {OPERATOR}")
+    check("denied" in denied.get_description(), f"a host that refuses says why: {denied.get_description()[:90]}…")
+    ok_row = app.find(lambda w: (w.get_description() or "").startswith(f"{KERB}: Exit 0"), "a row that ran")
+    check(denied.get_extents(Atspi.CoordType.WINDOW).y < ok_row.get_extents(Atspi.CoordType.WINDOW).y,
+          "failures are listed first")
+    app.find(lambda w: w.get_name() == "3 of 3 hosts done, 1 failed", "the summary")
     gs.screenshot(os.path.join(SHOTS, "chrome-results.png"))
-    retry = app.find(lambda w: labelled(app, w, "Retry Failed"), "Retry Failed")
-    check(app.button("Copy Output") is not None and not retry.get_state_set().contains(Atspi.StateType.SENSITIVE),
-          "the results offer Copy Output, and Retry Failed once something failed")
+    before = lab.status()["requests"]
+    tc.press(app.button("Retry Failed"))
+    lab.wait_status(lambda st: st["requests"] > before, seconds=30)
+    again = app.find(lambda w: w.get_name() == "3 of 3 hosts done, 1 failed", "the summary after Retry Failed")
+    check(lab.status()["requests"] > before and again is not None,
+          "Retry Failed runs the failed host again (and it fails again)")
+    tc.press(app.button("Copy Output"))
+    copied = gs.wait_for(lambda: read_clipboard() or None, "the copied output")
+    check(f"== {KERB} (Exit 0) ==" in copied and f"== {OPERATOR} (" in copied and "fan-" in copied,
+          f"Copy Output puts every host's output under its name on the clipboard ({copied[:60]!r}…)")
     tc.key("ctrl+w")
     time.sleep(0.5)
 
