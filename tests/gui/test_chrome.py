@@ -490,6 +490,18 @@ def scenario(app, lab, home):
     resize(app, 400, 700)
     gs.screenshot(os.path.join(SHOTS, "chrome-narrow.png"))
 
+    # 9. The Kerberos ticket is a key with its principal and time left,
+    # with Renew… and Sign Out.
+    key = app.named("Kerberos ticket", "the ticket button")
+    check(lab.env["LAB_USER"] in (key.get_description() or ""),
+          f"the key says whose ticket it is: {key.get_description()}")
+    tc.click_at(key)
+    check(app.button("Renew…") is not None, "the ticket's popover offers Renew…")
+    tc.press(app.button("Sign Out"))
+    gs.wait_for(lambda: lab.env["LAB_USER"] not in (key.get_description() or "") or None, "the ticket gone")
+    check(lab.env["LAB_USER"] not in (key.get_description() or ""),
+          f"Sign Out removes the ticket: {key.get_description()}")
+
 
 if __name__ == "__main__":
     sys.exit(main())
