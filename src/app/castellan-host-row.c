@@ -57,6 +57,7 @@ update (CastellanHostRow *self)
   gtk_label_set_label (self->name_label, name);
   gtk_label_set_label (self->detail_label, detail);
   gtk_image_set_from_icon_name (self->level_icon, castellan_security_icon_name (level));
+  castellan_security_apply_style (GTK_WIDGET (self->level_icon), castellan_security_style (level));
   description = g_strdup_printf ("%s%s%s%s%s", castellan_security_title (level),
                                  encryption ? ", " : "", encryption ? encryption : "",
                                  problem ? "; last attempt: " : "", problem ? problem : "");
@@ -109,6 +110,21 @@ on_secondary_click (GtkGestureClick  *gesture,
                     CastellanHostRow *self)
 {
   GdkRectangle rect = { (int) x, (int) y, 1, 1 };
+
+  if (self->host == NULL)
+    return;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.select-host", "s",
+                              castellan_host_get_id (self->host));
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->context_menu), &rect);
+  gtk_popover_popup (GTK_POPOVER (self->context_menu));
+}
+
+/* The context menu from the keyboard (Menu, Shift+F10), under the row. */
+void
+castellan_host_row_popup_menu (CastellanHostRow *self)
+{
+  GdkRectangle rect = { gtk_widget_get_width (GTK_WIDGET (self)) / 2,
+                        gtk_widget_get_height (GTK_WIDGET (self)), 1, 1 };
 
   if (self->host == NULL)
     return;

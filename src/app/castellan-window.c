@@ -87,6 +87,7 @@ update_sidebar (CastellanWindow *self)
   guint n = g_list_model_get_n_items (castellan_inventory_get_hosts (inventory (self)));
 
   gtk_stack_set_visible_child_name (self->sidebar_stack, n > 0 ? "list" : "empty");
+  castellan_window_update_empty (self);
 }
 
 static void
@@ -326,17 +327,12 @@ on_console_security (CastellanConsole *console,
   AdwTabPage *page = adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console));
   const CastellanVerdict *verdict = castellan_console_get_verdict (console);
   CastellanHost *host = castellan_console_get_host (console);
-  const char *level = verdict ? castellan_verdict_level_id (castellan_verdict_get_level (verdict)) : NULL;
-  g_autoptr(GIcon) icon = g_themed_icon_new (castellan_security_icon_name (level));
-  g_autofree char *description = verdict ? castellan_security_describe (verdict)
-                                         : g_strdup (_("Connecting…"));
 
   if (page == NULL)
     return;
-  adw_tab_page_set_indicator_icon (page, icon);
-  adw_tab_page_set_indicator_tooltip (page, description);
-  adw_tab_page_set_loading (page, castellan_console_is_connecting (console));
-  if (verdict == NULL)
+  castellan_window_update_tab (self, console);
+  castellan_window_update_broadcast (self);
+  if (verdict == NULL || castellan_console_is_downgraded (console))
     return;
 
   /* Never downgraded silently: below what was expected or than last
@@ -355,6 +351,7 @@ on_line_entered (CastellanConsole *console,
 {
   guint n;
 
+  /* Typed into a console left out of the broadcast: it stays there. */
   if (!gtk_toggle_button_get_active (self->broadcast_button) || !castellan_console_get_broadcast (console))
     return;
   n = adw_tab_view_get_n_pages (self->tab_view);
@@ -386,10 +383,12 @@ castellan_window_start_console (CastellanWindow               *self,
   g_signal_connect_object (console, "security-changed", G_CALLBACK (on_console_security), self, 0);
   g_signal_connect_object (console, "failed", G_CALLBACK (on_console_failed), self, 0);
   g_signal_connect_object (console, "line-entered", G_CALLBACK (on_line_entered), self, 0);
+  g_signal_connect_object (console, "broadcast-changed", G_CALLBACK (castellan_window_update_broadcast),
+                           self, G_CONNECT_SWAPPED);
   page = adw_tab_view_append (self->tab_view, GTK_WIDGET (console));
   adw_tab_page_set_title (page, title);
   adw_tab_view_set_selected_page (self->tab_view, page);
-  castellan_console_set_broadcast_active (console, gtk_toggle_button_get_active (self->broadcast_button));
+  castellan_window_show_content (self);
   on_console_security (console, self);
   castellan_console_connect (console);
   castellan_console_focus_input (console);
@@ -524,17 +523,14 @@ on_pages_changed (CastellanWindow *self)
   gboolean any = adw_tab_view_get_n_pages (self->tab_view) > 0;
 
   gtk_stack_set_visible_child_name (self->main_stack, any ? "tabs" : "empty");
+  castellan_window_update_broadcast (self);
 }
 
 static gboolean
 on_close_page (CastellanWindow *self,
                AdwTabPage      *page)
 {
-  CastellanConsole *console = console_at (self, page);
-
-  if (console != NULL)
-    castellan_console_close (console);
-  adw_tab_view_close_page_finish (self->tab_view, page, TRUE);
+  castellan_window_close_page (self, page);
   return GDK_EVENT_STOP;
 }
 
@@ -551,15 +547,7 @@ static void
 on_broadcast_toggled (CastellanWindow *self,
                       GtkToggleButton *button)
 {
-  guint n = adw_tab_view_get_n_pages (self->tab_view);
-
-  for (guint i = 0; i < n; i++)
-    {
-      CastellanConsole *console = console_at (self, adw_tab_view_get_nth_page (self->tab_view, i));
-
-      if (console != NULL)
-        castellan_console_set_broadcast_active (console, gtk_toggle_button_get_active (button));
-    }
+  castellan_window_update_broadcast (self);
 }
 
 static void
@@ -593,6 +581,7 @@ castellan_window_dispose (GObject *object)
   CastellanWindow *self = CASTELLAN_WINDOW (object);
 
   castellan_window_teardown_extras (self);
+  castellan_window_chrome_teardown (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_WINDOW);
   g_clear_object (&self->selection);
   G_OBJECT_CLASS (castellan_window_parent_class)->dispose (object);
@@ -650,6 +639,7 @@ castellan_window_class_init (CastellanWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.find", NULL, tab_action);
   gtk_widget_class_install_action (widget_class, "win.save-transcript", NULL, tab_action);
   castellan_window_class_init_extras (widget_class);
+  castellan_window_chrome_class_init (widget_class);
 }
 
 static void
@@ -692,6 +682,7 @@ castellan_window_new (CastellanApplication *application)
   if (g_list_model_get_n_items (hosts) > 0)
     gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->host_list));
   castellan_window_setup_extras (self);
+  castellan_window_chrome_setup (self);
   castellan_bench_watch_window (GTK_WIDGET (self));
 
   load_error = castellan_application_get_load_error (application);
