@@ -1004,6 +1004,8 @@ test_session_key (void)
   feed (pool, NULL, CASTELLAN_PSRP_MESSAGE_PUBLIC_KEY_REQUEST, &zero_guid, "<S></S>");
   {
     g_autoptr(CastellanPsrpEvent) e = expect_event (pool, CASTELLAN_PSRP_EVENT_KEY_REQUESTED);
+
+    g_assert_false (e->for_pipeline);
   }
   feed (pool, NULL, CASTELLAN_PSRP_MESSAGE_ENCRYPTED_SESSION_KEY, &zero_guid,
         "<Obj RefId=\"0\"><MS><S N=\"EncryptedSessionKey\">AQIAAAAQAABmZmZm</S></MS></Obj>");
