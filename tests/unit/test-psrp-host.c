@@ -232,7 +232,7 @@ test_size (void)
   g_autofree char *written = castellan_clixml_write (v);
 
   g_assert_cmpstr (written, ==,
-                   "<Obj RefId=\"0\"><MS><I32 N=\"width\">120</I32><I32 N=\"height\">40</I32></MS></Obj>");
+                   "<Obj RefId=\"0\"><MS><I32 N=\"height\">40</I32><I32 N=\"width\">120</I32></MS></Obj>");
 }
 
 static void

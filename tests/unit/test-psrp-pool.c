@@ -428,10 +428,11 @@ test_other_pool (void)
   feed (pool, NULL, CASTELLAN_PSRP_MESSAGE_SESSION_CAPABILITY, &zero_guid, CAPABILITY);
   event = expect_event (pool, CASTELLAN_PSRP_EVENT_SESSION_CAPABILITY);
   feed_refused (pool, NULL, CASTELLAN_PSRP_MESSAGE_RUNSPACEPOOL_STATE, &other, &zero_guid, POOL_STATE ("2"));
-  g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_OPENING);
-  /* Even a good message is refused now. */
+  /* The stream cannot be trusted: the pool is broken ... */
+  g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_BROKEN);
+  /* ... and even a good message is refused now. */
   feed_refused (pool, NULL, CASTELLAN_PSRP_MESSAGE_RUNSPACEPOOL_STATE, &rpid, &zero_guid, POOL_STATE ("2"));
-  g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_OPENING);
+  g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_BROKEN);
   g_assert_null (castellan_psrp_pool_next_event (pool));
 }
 
@@ -456,14 +457,14 @@ test_refused_pool_messages (void)
     add_whole (payload, 1, packed);
     g_assert_false (castellan_psrp_pool_receive (pool, NULL, payload->data, payload->len, &error));
     g_assert_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_PSRP_MALFORMED);
-    g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_OPENING);
+    g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_BROKEN);
   }
   {
     g_autoptr(CastellanPsrpPool) pool = new_pool ();
 
     g_assert_true (castellan_psrp_pool_open (pool, NULL));
     feed_refused (pool, NULL, CASTELLAN_PSRP_MESSAGE_RUNSPACEPOOL_STATE, &rpid, &zero_guid, POOL_STATE ("9"));
-    g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_OPENING);
+    g_assert_cmpint (castellan_psrp_pool_get_state (pool), ==, CASTELLAN_PSRP_POOL_BROKEN);
   }
   {
     g_autoptr(CastellanPsrpPool) pool = new_pool ();

@@ -445,7 +445,6 @@ class OursLikeRecorded(unittest.TestCase):
                          [e[:2] for e in host_entries(ms(with_host, "HostInfo"))])
         self.assertEqual(ms(ms(mine, "HostInfo"), "_isHostNull"), {"t": "B", "v": False})
 
-    @unittest.expectedFailure
     def test_host_size_member_order(self):
         mine = self.ours[("ours:host", "INIT_RUNSPACEPOOL")]["value"]
         with_host = self.recorded_of("INIT_RUNSPACEPOOL", "test_psrp_pshost_raw_ui_mocked_methods.yml")
