@@ -517,7 +517,19 @@ castellan_clixml_unescape (const char *text,
 
   while (p < end)
     {
-      int unit = escape_at (p, end);
+      int unit;
+
+      /* Text between escapes is copied as it is, in one piece. */
+      if (high < 0 && *p != '_')
+        {
+          const char *next = memchr (p, '_', end - p);
+          gsize run = (next != NULL ? next : end) - p;
+
+          g_string_append_len (out, p, run);
+          p += run;
+          continue;
+        }
+      unit = escape_at (p, end);
 
       if (unit >= 0xD800 && unit <= 0xDBFF)
         {
