@@ -753,6 +753,21 @@ read_primitive (int       index,
 
   if (kind == CASTELLAN_CLIXML_NULL)
     return g_steal_pointer (&value);
+  if (PRIMITIVES[index].form == FORM_TEXT)
+    {
+      xmlNode *child = node->children;
+
+      /* Text in one piece (a string's usual form, up to megabytes) is
+       * decoded where the parser left it, without copies first. */
+      if (child == NULL || (child->next == NULL && child->content != NULL &&
+                            (child->type == XML_TEXT_NODE || child->type == XML_CDATA_SECTION_NODE)))
+        {
+          const char *content = child != NULL ? (const char *) child->content : "";
+
+          value->text = castellan_clixml_unescape (content, strlen (content), &value->text_length);
+          return g_steal_pointer (&value);
+        }
+    }
   raw = node_content (node);
   text = PRIMITIVES[index].form == FORM_TEXT ? raw : g_strstrip (raw);
   switch (PRIMITIVES[index].form)
