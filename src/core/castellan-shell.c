@@ -149,6 +149,7 @@ fill_context (CastellanShell       *self,
   ctx->operation_timeout = o->operation_timeout;
   ctx->session_id = self->session_id;
   ctx->locale = "en-US";
+  ctx->resource_uri = NULL;     /* WinRS cmd */
 }
 
 static guint
