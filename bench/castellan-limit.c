@@ -4,7 +4,7 @@
  * replies — GSS unwrap, XML parse, base64 decode, write — on the bytes the
  * lab peer would send.
  *
- *   castellan-limit ntlm|kerberos BYTES [PAYLOAD [limit|castellan]]
+ *   castellan-limit ntlm|kerberos BYTES [PAYLOAD [limit|castellan [psrp]]]
  *
  * A GSS context pair is made in-process (NTLM: the lab's account through
  * gss-ntlmssp, NTLM_USER_FILE; Kerberos: the lab's ticket and keytab,
@@ -15,7 +15,17 @@
  *   castellan  Castellan's own castellan_sealing_unseal_in_place() and
  *              castellan_wsman_reply_parse() on the same framed bodies
  * The output goes to /dev/null and is checked byte for byte. Prints one
- * JSON line; CPU time counts the timed work only. */
+ * JSON line; CPU time counts the timed work only.
+ *
+ * With psrp (limit path only), the replies are those of a PowerShell
+ * pipeline whose Out-Default writes BYTES / 1 MiB lines of 1 MiB of "x":
+ * one PIPELINE_HOST_CALL (WriteLine2) message per line, as PowerShell 7
+ * writes it, cut into PowerShell's 32 KiB fragments, PAYLOAD fragment bytes
+ * per Receive (a fragment that does not fit is split, as the lab peer and
+ * a WinRM host do), one rsp:Stream per fragment. The timed work adds to
+ * unwrap, XML parse and base64 decode: defragmenting, a SAX pass over each
+ * message's CLIXML that takes the line's text, _xHHHH_ escapes looked
+ * for, and one write per line. */
 #include <fcntl.h>
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
@@ -300,6 +310,159 @@ seal_and_frame (Pair       *pair,
   return g_byte_array_free_to_bytes (body);
 }
 
+
+/* ---- a PowerShell pipeline's replies (psrp) --------------------------- */
+
+#define PS_FRAGMENT 32768        /* PowerShell's fragment, header included */
+#define PS_STREAM_OVERHEAD 96    /* the lab peer's allowance per rsp:Stream */
+#define PS_LINE (1024 * 1024)
+
+typedef struct
+{
+  GBytes *message;              /* one WriteLine2 host call, as sent */
+  guint lines_left;             /* messages not yet begun */
+  gsize at;                     /* bytes of the current message sent */
+  gsize fragment_left;          /* of PowerShell's current fragment */
+  guint64 object_id;
+  guint64 fragment_id;
+  gboolean in_message;
+} PsGen;
+
+static GBytes *
+ps_message (void)
+{
+  static const guint8 rpid[16] = { 0x6a, 0x1d, 0x2b, 0x9e, 0x10, 0x4c, 0x4e, 0x85,
+                                   0x9a, 0x11, 0x07, 0x3c, 0x21, 0x5e, 0x90, 0x42 };
+  static const guint8 pid[16] = { 0xb6, 0x7d, 0x41, 0x66, 0xb5, 0x33, 0x79, 0x42,
+                                  0xbb, 0x63, 0x18, 0x3e, 0x64, 0x29, 0x7f, 0x10 };
+  static const char head[] =
+    "\xef\xbb\xbf<Obj RefId=\"0\"><MS><I64 N=\"ci\">-100</I64><Obj N=\"mi\" RefId=\"1\">"
+    "<TN RefId=\"0\"><T>System.Management.Automation.Remoting.RemoteHostMethodId</T>"
+    "<T>System.Enum</T><T>System.ValueType</T><T>System.Object</T></TN>"
+    "<ToString>WriteLine2</ToString><I32>16</I32></Obj><Obj N=\"mp\" RefId=\"2\">"
+    "<TN RefId=\"1\"><T>System.Collections.ArrayList</T><T>System.Object</T></TN><LST><S>";
+  static const char tail[] = "</S></LST></Obj></MS></Obj>";
+  GByteArray *m = g_byte_array_sized_new (40 + sizeof head + PS_LINE + sizeof tail);
+  guint32 word;
+
+  word = GUINT32_TO_LE (1);                     /* to the client */
+  g_byte_array_append (m, (const guint8 *) &word, 4);
+  word = GUINT32_TO_LE (0x00041100);            /* PIPELINE_HOST_CALL */
+  g_byte_array_append (m, (const guint8 *) &word, 4);
+  g_byte_array_append (m, rpid, 16);
+  g_byte_array_append (m, pid, 16);
+  g_byte_array_append (m, (const guint8 *) head, sizeof head - 1);
+  g_byte_array_set_size (m, m->len + PS_LINE);
+  memset (m->data + m->len - PS_LINE, 'x', PS_LINE);
+  g_byte_array_append (m, (const guint8 *) tail, sizeof tail - 1);
+  return g_byte_array_free_to_bytes (m);
+}
+
+static void
+ps_fragment (PsGen      *gen,
+             GString    *xml,
+             gsize       blob_length)
+{
+  static const char command_id[] = "66417DB6-33B5-4279-BB63-183E64297F10";
+  gsize size;
+  const guint8 *data = g_bytes_get_data (gen->message, &size);
+  g_autoptr(GByteArray) fragment = g_byte_array_sized_new (21 + blob_length);
+  guint8 flags = 0;
+  g_autofree char *b64 = NULL;
+
+  if (gen->at == 0)
+    flags |= 0x1;
+  if (gen->at + blob_length == size)
+    flags |= 0x2;
+  {
+    guint64 oid = GUINT64_TO_BE (gen->object_id);
+    guint64 fid = GUINT64_TO_BE (gen->fragment_id);
+    guint32 len = GUINT32_TO_BE ((guint32) blob_length);
+
+    g_byte_array_append (fragment, (const guint8 *) &oid, 8);
+    g_byte_array_append (fragment, (const guint8 *) &fid, 8);
+    g_byte_array_append (fragment, &flags, 1);
+    g_byte_array_append (fragment, (const guint8 *) &len, 4);
+  }
+  g_byte_array_append (fragment, data + gen->at, blob_length);
+  b64 = g_base64_encode (fragment->data, fragment->len);
+  g_string_append_printf (xml, "<rsp:Stream Name=\"stdout\" CommandId=\"%s\">%s</rsp:Stream>",
+                          command_id, b64);
+  gen->at += blob_length;
+  gen->fragment_left -= blob_length;
+  gen->fragment_id++;
+  if (flags & 0x2)
+    gen->in_message = FALSE;
+}
+
+/* The next Receive reply, or NULL when every line has gone. */
+static GByteArray *
+ps_envelope (PsGen *gen,
+             gsize  budget)
+{
+  gsize size = g_bytes_get_size (gen->message);
+  gsize used = 0;
+  guint taken = 0;
+  g_autofree char *msg_id = g_uuid_string_random ();
+  GString *xml;
+
+  if (!gen->in_message && gen->lines_left == 0)
+    return NULL;
+  xml = g_string_sized_new (budget * 4 / 3 + 2048);
+  g_string_append_printf (xml,
+    "<s:Envelope xml:lang=\"en-US\" xmlns:s=\"" CASTELLAN_NS_SOAP "\" "
+    "xmlns:a=\"" CASTELLAN_NS_ADDRESSING "\" "
+    "xmlns:x=\"http://schemas.xmlsoap.org/ws/2004/09/transfer\" "
+    "xmlns:w=\"" CASTELLAN_NS_WSMAN "\" xmlns:rsp=\"" CASTELLAN_NS_SHELL "\" "
+    "xmlns:p=\"" CASTELLAN_NS_WSMV "\"><s:Header>"
+    "<a:Action>" CASTELLAN_NS_SHELL "/ReceiveResponse</a:Action>"
+    "<a:MessageID>uuid:%s</a:MessageID>"
+    "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
+    "<a:RelatesTo>uuid:%s</a:RelatesTo></s:Header><s:Body><rsp:ReceiveResponse>",
+    msg_id, msg_id);
+  for (;;)
+    {
+      gsize length;
+
+      if (!gen->in_message)
+        {
+          if (gen->lines_left == 0)
+            break;
+          gen->lines_left--;
+          gen->in_message = TRUE;
+          gen->at = 0;
+          gen->fragment_left = 0;
+          gen->object_id++;
+          gen->fragment_id = 0;
+        }
+      if (gen->fragment_left == 0)
+        gen->fragment_left = MIN (PS_FRAGMENT - 21, size - gen->at);
+      length = 21 + gen->fragment_left;
+      if (length + PS_STREAM_OVERHEAD <= budget - used)
+        {
+          ps_fragment (gen, xml, gen->fragment_left);
+          used += length + PS_STREAM_OVERHEAD;
+          taken++;
+          continue;
+        }
+      /* The rest of the fragment goes in the next reply. */
+      if (budget - used < PS_STREAM_OVERHEAD + 21 + 1024)
+        break;
+      ps_fragment (gen, xml, budget - used - PS_STREAM_OVERHEAD - 21);
+      break;
+    }
+  g_string_append (xml,
+    "<rsp:CommandState CommandId=\"66417DB6-33B5-4279-BB63-183E64297F10\" "
+    "State=\"" CASTELLAN_NS_SHELL "/CommandState/Running\"></rsp:CommandState>"
+    "</rsp:ReceiveResponse></s:Body></s:Envelope>");
+  {
+    GByteArray *out = g_byte_array_new_take ((guint8 *) xml->str, xml->len);
+
+    g_string_free (xml, FALSE);
+    return out;
+  }
+}
+
 /* ---- the receiving side ----------------------------------------------- */
 
 typedef struct
@@ -313,6 +476,12 @@ typedef struct
   int state;
   guint save;
   GByteArray *out;
+  /* psrp: the message being put together, the line in it */
+  gboolean psrp;
+  GByteArray *message;
+  GByteArray *line;
+  gboolean in_text;
+  guint64 lines;
 } Sink;
 
 static void
@@ -334,6 +503,143 @@ sink_write (Sink         *sink,
       data += n;
       length -= n;
     }
+}
+
+
+static void
+ps_start (void           *ctx,
+          const xmlChar  *localname,
+          const xmlChar  *prefix,
+          const xmlChar  *uri,
+          int             nb_namespaces,
+          const xmlChar **namespaces,
+          int             nb_attributes,
+          int             nb_defaulted,
+          const xmlChar **attributes)
+{
+  Sink *sink = ctx;
+
+  if (strcmp ((const char *) localname, "S") == 0)
+    {
+      sink->in_text = TRUE;
+      g_byte_array_set_size (sink->line, 0);
+    }
+}
+
+static void
+ps_characters (void          *ctx,
+               const xmlChar *ch,
+               int            len)
+{
+  Sink *sink = ctx;
+
+  if (sink->in_text)
+    g_byte_array_append (sink->line, ch, len);
+}
+
+static void
+ps_end (void          *ctx,
+        const xmlChar *localname,
+        const xmlChar *prefix,
+        const xmlChar *uri)
+{
+  Sink *sink = ctx;
+
+  if (sink->in_text && strcmp ((const char *) localname, "S") == 0)
+    sink->in_text = FALSE;
+}
+
+/* Decodes _xHHHH_ escapes (BMP only: the limit's text has none) in
+ * place; returns the new length. */
+static gsize
+ps_unescape (guint8 *text,
+             gsize   length)
+{
+  guint8 *read = text, *write = text, *end = text + length;
+
+  for (;;)
+    {
+      guint8 *us = memchr (read, '_', end - read);
+      gsize run = (us ? us : end) - read;
+      int unit = 0;
+
+      memmove (write, read, run);
+      write += run;
+      read += run;
+      if (us == NULL)
+        break;
+      if (end - us >= 7 && us[1] == 'x' && us[6] == '_' && g_ascii_isxdigit (us[2]) &&
+          g_ascii_isxdigit (us[3]) && g_ascii_isxdigit (us[4]) && g_ascii_isxdigit (us[5]))
+        {
+          for (int i = 2; i < 6; i++)
+            unit = unit << 4 | g_ascii_xdigit_value (us[i]);
+          write += g_unichar_to_utf8 (unit, (char *) write);
+          read = us + 7;
+        }
+      else
+        *write++ = *read++;
+    }
+  return write - text;
+}
+
+/* A whole message: its CLIXML read for the line, the line written. */
+static void
+ps_message_done (Sink *sink)
+{
+  static xmlSAXHandler sax;
+  const guint8 *clixml = sink->message->data + 40;
+  gsize length = sink->message->len - 40;
+  gsize n;
+
+  if (sax.initialized == 0)
+    {
+      sax.initialized = XML_SAX2_MAGIC;
+      sax.startElementNs = ps_start;
+      sax.endElementNs = ps_end;
+      sax.characters = ps_characters;
+    }
+  if (sink->message->len < 40 || GUINT32_FROM_LE (*(guint32 *) (sink->message->data + 4)) != 0x00041100)
+    die ("PSRP message", 0, 0);
+  if (length >= 3 && memcmp (clixml, "\xef\xbb\xbf", 3) == 0)
+    {
+      clixml += 3;
+      length -= 3;
+    }
+  if (xmlSAXUserParseMemory (&sax, sink, (const char *) clixml, (int) length) != 0)
+    die ("CLIXML parse", 0, 0);
+  n = ps_unescape (sink->line->data, sink->line->len);
+  g_byte_array_set_size (sink->line, n);
+  g_byte_array_append (sink->line, (const guint8 *) "\n", 1);
+  if (n != PS_LINE || memchr (sink->line->data, 'y', n) != NULL ||
+      sink->line->data[0] != 'x' || sink->line->data[n - 1] != 'x')
+    sink->ok = FALSE;
+  if (write (sink->fd, sink->line->data, sink->line->len) != (gssize) sink->line->len)
+    sink->ok = FALSE;
+  sink->offset += n;
+  sink->lines++;
+}
+
+/* One fragment (one rsp:Stream's bytes). */
+static void
+ps_fragment_in (Sink         *sink,
+                const guint8 *data,
+                gsize         length)
+{
+  guint32 blob;
+  guint8 flags;
+
+  if (length < 21)
+    die ("fragment", 0, 0);
+  flags = data[16];
+  memcpy (&blob, data + 17, 4);
+  blob = GUINT32_FROM_BE (blob);
+  if (blob != length - 21)
+    die ("fragment length", 0, 0);
+  if (flags & 0x1)
+    g_byte_array_set_size (sink->message, 0);
+  g_byte_array_append (sink->message, data + 21, blob);
+  if (flags & 0x2)
+    ps_message_done (sink);
 }
 
 static void
@@ -387,7 +693,10 @@ sax_end (void          *ctx,
   if (sink->in_stream && strcmp ((const char *) localname, "Stream") == 0)
     {
       sink->in_stream = FALSE;
-      sink_write (sink, sink->out->data, sink->out->len);
+      if (sink->psrp)
+        ps_fragment_in (sink, sink->out->data, sink->out->len);
+      else
+        sink_write (sink, sink->out->data, sink->out->len);
     }
 }
 
@@ -500,7 +809,7 @@ main (int   argc,
 
   if (argc < 3)
     {
-      fprintf (stderr, "usage: castellan-limit ntlm|kerberos BYTES [PAYLOAD [limit|castellan]]\n");
+      fprintf (stderr, "usage: castellan-limit ntlm|kerberos BYTES [PAYLOAD [limit|castellan [psrp]]]\n");
       return 2;
     }
   /* The heap as castellan-run sets it. */
@@ -510,6 +819,12 @@ main (int   argc,
   total = g_ascii_strtoull (argv[2], NULL, 10);
   payload = argc > 3 ? g_ascii_strtoull (argv[3], NULL, 10) : (CASTELLAN_DEFAULT_MAX_ENVELOPE - 2048) * 3 / 4;
   castellan = argc > 4 && g_str_equal (argv[4], "castellan");
+  sink.psrp = argc > 5 && g_str_equal (argv[5], "psrp");
+  if (sink.psrp && castellan)
+    {
+      fprintf (stderr, "castellan-limit: psrp has the limit path only\n");
+      return 2;
+    }
   if (payload == 0)
     payload = 1;
 
@@ -526,6 +841,46 @@ main (int   argc,
   sink.out = g_byte_array_new ();
   block = g_bytes_get_data (sink.pattern, &block_size);
 
+  if (sink.psrp)
+    {
+      PsGen gen = { ps_message (), (guint) (total / PS_LINE), 0, 0, 0, 0, FALSE };
+      gboolean more = TRUE;
+
+      total = (total / PS_LINE) * PS_LINE;
+      sink.message = g_byte_array_new ();
+      sink.line = g_byte_array_new ();
+      while (more)
+        {
+          GBytes *batch[BATCH];
+          guint n = 0;
+          double c0, w0;
+
+          for (; n < BATCH; n++)
+            {
+              g_autoptr(GByteArray) plain = ps_envelope (&gen, payload);
+
+              if (plain == NULL)
+                {
+                  more = FALSE;
+                  break;
+                }
+              batch[n] = seal_and_frame (&pair, plain);
+            }
+          c0 = cpu_now ();
+          w0 = g_get_monotonic_time () / 1e6;
+          for (guint i = 0; i < n; i++)
+            open_limit (&pair, &sink, batch[i], &split);
+          cpu += cpu_now () - c0;
+          wall += g_get_monotonic_time () / 1e6 - w0;
+          envelopes += n;
+          for (guint i = 0; i < n; i++)
+            g_bytes_unref (batch[i]);
+        }
+      g_bytes_unref (gen.message);
+      g_byte_array_unref (sink.message);
+      g_byte_array_unref (sink.line);
+      sent = total;
+    }
   /* Sealed in batches (untimed), opened in the same order (timed): the
    * contexts' sequence numbers must match. */
   while (sent < total)
@@ -573,9 +928,10 @@ main (int   argc,
       fprintf (stderr, "castellan-limit: the output is not the %" G_GUINT64_FORMAT " bytes sent\n", total);
       return 1;
     }
-  printf ("{\"mech\":\"%s\",\"path\":\"%s\",\"bytes\":%" G_GUINT64_FORMAT ",\"payload\":%" G_GUINT64_FORMAT
+  printf ("{\"mech\":\"%s\",\"path\":\"%s%s\",\"bytes\":%" G_GUINT64_FORMAT ",\"payload\":%" G_GUINT64_FORMAT
           ",\"envelopes\":%u,\"cpu_s\":%.6f,\"wall_s\":%.6f,\"unwrap_s\":%.6f,\"parse_decode_write_s\":%.6f}\n",
-          pair.kerberos ? "kerberos" : "ntlm", castellan ? "castellan" : "limit", total, payload,
+          pair.kerberos ? "kerberos" : "ntlm", castellan ? "castellan" : "limit",
+          sink.psrp ? "-psrp" : "", total, payload,
           envelopes, cpu, wall, split.unwrap_s, split.parse_s);
   g_clear_pointer (&pair.gss, castellan_gss_free);
   {

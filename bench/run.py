@@ -14,7 +14,20 @@ Kerberos):
             ThreadPoolExecutor of 32
 and the limit: castellan-limit's in-process unwrap + XML parse + base64
 decode + write of the same Receive envelopes, NTLM and Kerberos, the
-ceiling the stream case is held to.
+ceiling the stream case is held to. PowerShell Remoting, against the lab
+peer's real PowerShell (NTLM-sealed and Kerberos-sealed HTTP; pywinrm on
+NTLM):
+  ps-trip   the pipeline `$null` run PS_TRIPS times in one runspace
+            (castellan-psrp-bench); pywinrm: run_ps('$null'), which starts
+            powershell through WinRS each time, PS_PYWINRM_TRIPS times
+  ps-out    `1..50 | % { 'x' * 1MB }` through castellan-run --powershell,
+            stdout to /dev/null as the limit's (one more run, not in the
+            figures, has its stdout read and checked by the harness);
+            pywinrm: run_ps of the same script
+  ps-limit  castellan-limit psrp: the same 50 MiB as WriteLine host calls,
+            PowerShell's fragments in the lab peer's Receive replies,
+            sealed in-process: unwrap, XML parse, base64 decode,
+            defragment, CLIXML parse, write; the ceiling of ps-out
 
 The commands, stream and connect cases run against castellan-bench-peer,
 a WinRM peer in C that serves the lab's accounts, keys and certificate at
@@ -29,7 +42,8 @@ peer's own CPU over the run (to show where the peer, not the client, sets
 the wall time). Targets are checked against figures of the same run.
 
   bench/run.py [--runs N] [--commands N] [--stream BYTES] [--hosts N]
-               [--payload BYTES] [--json FILE]
+               [--payload BYTES] [--ps-trips N] [--ps-pywinrm-trips N]
+               [--ps-lines N] [--powershell-only] [--json FILE]
 """
 
 import argparse
@@ -42,13 +56,20 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lab-checks"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "peer"))
 from labfixture import Lab  # noqa: E402
+from peer_psrp import find_pwsh  # noqa: E402
 
 BUILD = os.environ.get("CASTELLAN_BUILD_DIR", os.path.join(HERE, "..", "build"))
 BENCH = os.path.join(BUILD, "bench", "castellan-bench")
 LIMIT = os.path.join(BUILD, "bench", "castellan-limit")
 RUN = os.path.join(BUILD, "src", "cli", "castellan-run")
 FAST_PEER = os.path.join(BUILD, "bench", "castellan-bench-peer")
+PSRP_BENCH = os.path.join(BUILD, "bench", "castellan-psrp-bench")
+# The PowerShell output case: 50 lines of 1 MiB, which Out-Default sends
+# as one WriteLine host call each.
+PS_LINE = 2**20
+PS_OUTPUT_SCRIPT = "1..%d | %% { 'x' * 1MB }"
 MIB = 2**20
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -88,7 +109,24 @@ def one_command(url):
 
 exact = True
 first_byte = None
-if mode == "fanout":
+if mode in ("run_ps", "run_ps_output"):
+    # pywinrm's PowerShell: each run_ps starts powershell through WinRS.
+    session = winrm.Session(url, auth=(user, password), transport="ntlm",
+                            message_encryption="always")
+    script = "$null" if mode == "run_ps" else "1..%d | %% { 'x' * 1MB }" % n
+    calls = n if mode == "run_ps" else 1
+    t0, c0 = time.monotonic(), cpu()
+    total = 0
+    for _ in range(calls):
+        r = session.run_ps(script)
+        exact = exact and r.status_code == 0
+        total += len(r.std_out)
+        if mode == "run_ps_output":
+            exact = exact and len(r.std_out) == n * (2**20 + 1) and \
+                r.std_out.count(b"x") == n * 2**20
+        del r
+    t1, c1 = time.monotonic(), cpu()
+elif mode == "fanout":
     from concurrent.futures import ThreadPoolExecutor
     urls = url.split(",")
     t0, c0 = time.monotonic(), cpu()
@@ -142,6 +180,8 @@ STREAM_OF_LIMIT = 0.80       # of the in-process limit, client CPU
 STREAM_RSS_MIB = 32
 FANOUT_WALL_S = 2.0
 FANOUT_RSS_MIB = 64
+PS_OUTPUT_OF_LIMIT = 0.60    # of the in-process limit, client CPU
+PS_OUTPUT_RSS_MIB = 48
 
 
 class Peer:
@@ -259,6 +299,71 @@ def run_one(cmd, env, peer, pinned=False):
             "rss_mib": hwm / 1024, "peer_cpu_s": peer_cpu, "spawn": t}
 
 
+def run_output(cmd, env, peer, expect, check):
+    """castellan-run with a large stdout; CPU and wall from wait4, RSS
+    sampled as run_one. check: stdout is read and checked as it comes
+    (every byte an x, a newline after each line) by a thread; else it
+    goes to /dev/null, as the limit's does (a pipe to this Python costs
+    the writer a context switch per 64 KiB: measured, a fifth more CPU
+    for 50 MiB)."""
+    import threading
+    p0 = peer.cpu()
+    t = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if check else subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env, preexec_fn=on_client_cpus)
+    seen = {"bytes": 0, "x": 0, "nl": 0, "err": b""}
+
+    def read_out():
+        while True:
+            chunk = proc.stdout.read(1 << 20)
+            if not chunk:
+                break
+            seen["bytes"] += len(chunk)
+            seen["x"] += chunk.count(b"x")
+            seen["nl"] += chunk.count(b"\n")
+
+    def read_err():
+        seen["err"] = proc.stderr.read()[-2000:]
+
+    threads = [threading.Thread(target=read_err)]
+    if check:
+        threads.append(threading.Thread(target=read_out))
+    for th in threads:
+        th.start()
+    deadline = t + 600
+    hwm = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid != 0:
+            break
+        hwm = max(hwm, vm_hwm_kib(proc.pid))
+        if time.monotonic() > deadline:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            raise RuntimeError(f"{os.path.basename(cmd[0])} did not finish within 600 s")
+        time.sleep(0.002)
+    wall = time.monotonic() - t
+    for th in threads:
+        th.join(timeout=60)
+    if check:
+        proc.stdout.close()
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(os.path.basename(c) for c in cmd[:2])} failed ({code}): "
+                           f"{seen['err'].decode(errors='replace').strip()}")
+    lines, line = expect
+    cpu = usage.ru_utime + usage.ru_stime
+    row = {"cpu_s": cpu, "wall_s": wall, "loop_cpu_s": cpu, "run_s": wall,
+           "rss_mib": hwm / 1024, "peer_cpu_s": peer.cpu() - p0}
+    if check:
+        row["bytes"] = seen["bytes"]
+        row["exact"] = (seen["bytes"] == lines * (line + 1) and seen["x"] == lines * line
+                        and seen["nl"] == lines)
+    return row
+
+
 def json_line(out):
     return json.loads(out.strip().splitlines()[-1])
 
@@ -308,7 +413,7 @@ def fanout_castellan(cmd, env, peer, runs, hosts):
     return median_row(results)
 
 
-def limit_case(mech, size, payload, path, env, runs):
+def limit_case(mech, size, payload, path, env, runs, extra=()):
     # castellan-limit is also the GSS acceptor, which Castellan never is:
     # gss-ntlmssp's acceptor keeps a few bytes for good (seen with
     # ./dev test --sanitize), not Castellan's to free.
@@ -316,7 +421,7 @@ def limit_case(mech, size, payload, path, env, runs):
         env = dict(env, ASAN_OPTIONS=env["ASAN_OPTIONS"] + ":detect_leaks=0")
     results = []
     for _ in range(runs):
-        out = subprocess.run([LIMIT, mech, str(size), str(payload), path], env=env,
+        out = subprocess.run([LIMIT, mech, str(size), str(payload), path, *extra], env=env,
                              preexec_fn=on_client_cpus,
                              capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
@@ -340,6 +445,12 @@ def per_unit(row):
         return text
     if case == "connect":
         return f"{row['first_byte_s'] * 1000:.1f} ms to first byte"
+    if case == "ps-trip":
+        return (f"{row['loop_cpu_s'] / row['n'] * 1000:.3f} ms CPU/trip, "
+                f"{row['run_s'] / row['n'] * 1000:.3f} ms wall/trip")
+    if case in ("ps-out", "ps-limit"):
+        return (f"{row['bytes'] / row['loop_cpu_s'] / MIB:.0f} MiB/s CPU, "
+                f"{row['bytes'] / row['run_s'] / MIB:.0f} MiB/s wall")
     if case == "fan-out":
         return f"{row['n']} hosts in {row['wall_s']:.2f} s"
     return ""
@@ -347,7 +458,7 @@ def per_unit(row):
 
 def peer_note(row):
     """Where the peer, not the client, sets the pace."""
-    if row["case"] in ("limit",) or "peer_cpu_s" not in row:
+    if row["case"] in ("limit", "ps-limit") or "peer_cpu_s" not in row:
         return ""
     busy = row["peer_cpu_s"] / row["wall_s"] if row["wall_s"] else 0
     return f"peer {row['peer_cpu_s']:.2f} s CPU ({busy:.0%} of wall)"
@@ -362,6 +473,14 @@ def main():
     parser.add_argument("--payload", type=int, default=(153600 - 2048) * 3 // 4,
                         help="output bytes per envelope for the limit (default: what "
                              "fits a 150 KiB envelope)")
+    parser.add_argument("--ps-trips", type=int, default=200,
+                        help="PowerShell round trips (`$null`) in one runspace")
+    parser.add_argument("--ps-pywinrm-trips", type=int, default=20,
+                        help="pywinrm run_ps calls (each starts powershell through WinRS)")
+    parser.add_argument("--ps-lines", type=int, default=50,
+                        help="1 MiB lines of the PowerShell output case")
+    parser.add_argument("--powershell-only", action="store_true",
+                        help="only the PowerShell Remoting cases")
     parser.add_argument("--json", default=os.path.join(BUILD, "bench.json"))
     args = parser.parse_args()
 
@@ -378,8 +497,15 @@ def main():
         env = dict(os.environ, **lab.env)
         env.pop("G_DEBUG", None)
         env["KRB5_KTNAME"] = f"FILE:{lab.dir}/http.keytab"
-        with FastPeer(lab, env) as fast:
-            run_cases(args, lab, env, fast, add)
+        if not args.powershell_only:
+            with FastPeer(lab, env) as fast:
+                run_cases(args, lab, env, fast, add)
+        if find_pwsh():
+            run_powershell(args, lab, env, add)
+        else:
+            print("bench: no PowerShell for the lab (install dotnet, for ./dev to install "
+                  "PowerShell 7.6, or put pwsh on PATH): PowerShell cases left out",
+                  file=sys.stderr, flush=True)
     return finish(args, rows, load)
 
 
@@ -457,12 +583,79 @@ def run_cases(args, lab, env, fast, add):
             add(row, case="fan-out", transport=label, client="pywinrm", n=args.hosts)
 
 
+# Envelopes of a protocol 2.2+ PowerShell endpoint (MS-PSRP 3.1.4.1.7),
+# less what the lab peer keeps for the envelope around the streams: the
+# raw fragment bytes one Receive carries.
+PS_RECEIVE_BUDGET = (512000 - 2048) * 3 // 4
+
+
+def run_powershell(args, lab, env, add):
+    """PowerShell Remoting against the lab peer's real PowerShell: round
+    trips in one runspace, and 50 MB of output, by turns with its limit;
+    pywinrm's run_ps (powershell through WinRS) on NTLM-sealed HTTP."""
+    port = lab.env["LAB_HTTP_PORT"]
+    peer = Peer(int(lab.env["LAB_PEER_PID"]))
+    ntlm_creds = [lab.env["LAB_NTLM_USER"], lab.env["LAB_PASSWORD_FILE"]]
+    py = ["/usr/bin/python3", "-c", PYWINRM]
+    script = PS_OUTPUT_SCRIPT % args.ps_lines
+    transports = {
+        "NTLM-sealed HTTP": dict(
+            mech="ntlm", url=f"http://127.0.0.1:{port}/wsman", tail=[*ntlm_creds, "127.0.0.1"],
+            run=[RUN, "--port", port, "--user", ntlm_creds[0], "--password-file", ntlm_creds[1],
+                 "--trusted-hosts", "127.0.0.1", "--powershell", "127.0.0.1", "--", script],
+            pywinrm=True),
+        "Kerberos-sealed HTTP": dict(
+            mech="kerberos", url=f"http://localhost:{port}/wsman", tail=[],
+            run=[RUN, "--port", port, "--powershell", "localhost", "--", script],
+            pywinrm=False),
+    }
+    harness = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, PEER_CPUS)
+    try:
+        for label, t in transports.items():
+            row = bench_case([PSRP_BENCH, "roundtrip", str(args.ps_trips), t["url"], *t["tail"]],
+                             env, peer, args.runs, True)
+            add(row, case="ps-trip", transport=label, client="castellan", n=args.ps_trips)
+            if t["pywinrm"]:
+                row = bench_case(py + ["run_ps", str(args.ps_pywinrm_trips), t["url"], *ntlm_creds],
+                                 env, peer, args.runs, True)
+                add(row, case="ps-trip", transport=label, client="pywinrm",
+                    n=args.ps_pywinrm_trips)
+
+        size = args.ps_lines * PS_LINE
+        for label, t in transports.items():
+            turns = {"limit": [], "castellan": [], "pywinrm": []}
+            # The output checked once, in a run of its own; the measured
+            # runs write to /dev/null.
+            checked = run_output(t["run"], env, peer, (args.ps_lines, PS_LINE), True)
+            for _ in range(max(args.runs, STREAM_RUNS)):
+                turns["limit"].append(limit_case(t["mech"], size, PS_RECEIVE_BUDGET, "limit",
+                                                 env, 1, ("psrp",)))
+                turns["castellan"].append(run_output(t["run"], env, peer,
+                                                     (args.ps_lines, PS_LINE), False))
+                if t["pywinrm"]:
+                    turns["pywinrm"].append(bench_case(
+                        py + ["run_ps_output", str(args.ps_lines), t["url"], *ntlm_creds],
+                        env, peer, 1, True))
+            add(median_row(turns["limit"]), case="ps-limit", transport=label, client="limit",
+                n=args.ps_lines)
+            add(median_row(turns["castellan"]), case="ps-out", transport=label,
+                client="castellan", n=args.ps_lines, bytes=checked["bytes"],
+                exact=checked["exact"], checked_cpu_s=checked["cpu_s"])
+            if t["pywinrm"]:
+                add(median_row(turns["pywinrm"]), case="ps-out", transport=label,
+                    client="pywinrm", n=args.ps_lines)
+    finally:
+        os.sched_setaffinity(0, harness)
+
+
 def finish(args, rows, load):
     targets = check_targets(rows)
     print_tables(rows, targets, args, load)
     with open(args.json, "w") as f:
         json.dump({"runs": args.runs, "commands": args.commands, "stream": args.stream,
-                   "hosts": args.hosts, "payload": args.payload,
+                   "hosts": args.hosts, "payload": args.payload, "ps_trips": args.ps_trips,
+                   "ps_pywinrm_trips": args.ps_pywinrm_trips, "ps_lines": args.ps_lines,
                    "load_before": load, "rows": rows, "targets": targets}, f, indent=1)
     print(f"\nwritten: {args.json}")
     return 0 if all(r["exact"] for r in rows) else 1
@@ -520,6 +713,29 @@ def check_targets(rows):
             target(f"fan-out, {label}: {f['n']} hosts, peak RSS",
                    f"{f['rss_mib']:.1f} MiB", "", "", f"< {FANOUT_RSS_MIB} MiB",
                    f["rss_mib"] < FANOUT_RSS_MIB)
+    c = find(rows, "ps-trip", "NTLM-sealed HTTP", "castellan")
+    p = find(rows, "ps-trip", "NTLM-sealed HTTP", "pywinrm")
+    if c and p:
+        cc, pc = c["loop_cpu_s"] / c["n"], p["loop_cpu_s"] / p["n"]
+        target("PowerShell round trip, NTLM-sealed HTTP: client CPU",
+               f"{cc * 1000:.3f} ms", f"run_ps {pc * 1000:.3f} ms",
+               f"1/{pc / cc:.1f}", "< 1/1", cc < pc)
+    for label in ("NTLM-sealed HTTP", "Kerberos-sealed HTTP"):
+        s = find(rows, "ps-out", label, "castellan")
+        lim = find(rows, "ps-limit", label, "limit")
+        if s and lim:
+            # The same text (the limit does not count the newlines):
+            # limit CPU over Castellan's whole-process CPU.
+            got = lim["bytes"] / s["loop_cpu_s"]
+            ceiling = lim["bytes"] / lim["loop_cpu_s"]
+            target(f"PowerShell output, {label}: MiB/s of client CPU",
+                   f"{got / MIB:.0f} MiB/s", f"limit {ceiling / MIB:.0f} MiB/s",
+                   f"{got / ceiling:.0%}", f"≥ {PS_OUTPUT_OF_LIMIT:.0%}",
+                   got >= ceiling * PS_OUTPUT_OF_LIMIT)
+        if s:
+            target(f"PowerShell output, {label}: peak RSS ({s['bytes'] / 1e6:.0f} MB)",
+                   f"{s['rss_mib']:.1f} MiB", "", "", f"< {PS_OUTPUT_RSS_MIB} MiB",
+                   s["rss_mib"] < PS_OUTPUT_RSS_MIB)
     f = find(rows, "fan-out", "Basic over HTTPS", "castellan")
     p = find(rows, "fan-out", "Basic over HTTPS", "pywinrm")
     if f and p:
@@ -533,7 +749,9 @@ def check_targets(rows):
 
 def print_tables(rows, targets, args, load):
     print(f"\nMedians of {args.runs} runs; {args.commands} commands, a {args.stream / 1e6:g} MB "
-          f"stream, {args.hosts} hosts; load before: {load[0]:.2f}")
+          f"stream, {args.hosts} hosts; PowerShell: {args.ps_trips} round trips "
+          f"({args.ps_pywinrm_trips} for pywinrm), {args.ps_lines} lines of 1 MiB; "
+          f"load before: {load[0]:.2f}")
     print("CPU, wall, RSS: the whole process; per unit: the measured loop inside it.\n")
     head = (f"{'case':9} {'transport':21} {'client':10} {'CPU s':>7} {'wall s':>7} "
             f"{'RSS MiB':>7}  {'per unit':40} {'vs pywinrm':>16}  peer")
@@ -552,6 +770,11 @@ def print_tables(rows, targets, args, load):
                 vs = f"1/{other['first_byte_s'] / r['first_byte_s']:.1f}"
             elif r["case"] == "fan-out":
                 vs = f"wall 1/{other['wall_s'] / r['wall_s']:.1f}"
+            elif r["case"] == "ps-trip":
+                vs = (f"CPU 1/{other['loop_cpu_s'] / other['n'] / (r['loop_cpu_s'] / r['n']):.1f} "
+                      f"wall 1/{other['run_s'] / other['n'] / (r['run_s'] / r['n']):.1f}")
+            elif r["case"] == "ps-out":
+                vs = f"CPU 1/{other['cpu_s'] / r['cpu_s']:.1f}"
         cpu = f"{r['cpu_s']:7.3f}" if "cpu_s" in r else f"{'':7}"
         wall = f"{r['wall_s']:7.3f}" if "wall_s" in r else f"{r['run_s']:7.3f}"
         rss = f"{r['rss_mib']:7.1f}" if "rss_mib" in r else f"{'':7}"

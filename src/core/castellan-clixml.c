@@ -517,7 +517,19 @@ castellan_clixml_unescape (const char *text,
 
   while (p < end)
     {
-      int unit = escape_at (p, end);
+      int unit;
+
+      /* Text between escapes is copied as it is, in one piece. */
+      if (high < 0 && *p != '_')
+        {
+          const char *next = memchr (p, '_', end - p);
+          gsize run = (next != NULL ? next : end) - p;
+
+          g_string_append_len (out, p, run);
+          p += run;
+          continue;
+        }
+      unit = escape_at (p, end);
 
       if (unit >= 0xD800 && unit <= 0xDBFF)
         {
@@ -741,6 +753,21 @@ read_primitive (int       index,
 
   if (kind == CASTELLAN_CLIXML_NULL)
     return g_steal_pointer (&value);
+  if (PRIMITIVES[index].form == FORM_TEXT)
+    {
+      xmlNode *child = node->children;
+
+      /* Text in one piece (a string's usual form, up to megabytes) is
+       * decoded where the parser left it, without copies first. */
+      if (child == NULL || (child->next == NULL && child->content != NULL &&
+                            (child->type == XML_TEXT_NODE || child->type == XML_CDATA_SECTION_NODE)))
+        {
+          const char *content = child != NULL ? (const char *) child->content : "";
+
+          value->text = castellan_clixml_unescape (content, strlen (content), &value->text_length);
+          return g_steal_pointer (&value);
+        }
+    }
   raw = node_content (node);
   text = PRIMITIVES[index].form == FORM_TEXT ? raw : g_strstrip (raw);
   switch (PRIMITIVES[index].form)

@@ -262,6 +262,12 @@ castellan_psrp_event_from_message (const CastellanPsrpMessage  *message,
       if (event->value == NULL)
         return NULL;
     }
+  else if (message->type == CASTELLAN_PSRP_MESSAGE_PIPELINE_OUTPUT)
+    {
+      /* PowerShell writes no bytes for a null output object (the script
+       * `$null`): it is $null, not a damaged message. */
+      event->value = castellan_clixml_value_new (CASTELLAN_CLIXML_NULL);
+    }
   else if (message->type != CASTELLAN_PSRP_MESSAGE_END_OF_PIPELINE_INPUT &&
            event->type != CASTELLAN_PSRP_EVENT_OTHER)
     {

@@ -644,6 +644,15 @@ run_return (CastellanPsrpSession *self,
 
 static void pipeline_receive (CastellanPsrpSession *self);
 
+/* Whether the pipeline @pid is the one running. */
+static gboolean
+is_running (CastellanPsrpSession    *self,
+            const CastellanPsrpGuid *pid)
+{
+  return self->run != NULL && self->pipeline != NULL &&
+         memcmp (pid, castellan_psrp_pipeline_get_id (self->pipeline), sizeof *pid) == 0;
+}
+
 static void
 pipeline_received (GObject      *source,
                    GAsyncResult *result,
@@ -653,13 +662,14 @@ pipeline_received (GObject      *source,
   g_autoptr(CastellanPsrpSession) self = feed->self;
   g_autoptr(CastellanWsmanReply) reply = NULL;
   GError *error = NULL;
+  CastellanPsrpGuid pid = feed->pid;
 
   self->receiving--;
   reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
   if (error == NULL && feed->error != NULL)
     error = g_steal_pointer (&feed->error);
   g_free (feed);
-  if (self->run == NULL || self->pipeline == NULL)
+  if (!is_running (self, &pid))
     {
       g_clear_error (&error);
       return;
@@ -676,7 +686,9 @@ pipeline_received (GObject      *source,
       return;
     }
   dispatch (self);
-  if (self->run != NULL && self->pipeline != NULL)
+  /* The next pipeline may have started from the callback of this one:
+   * it has its own Receive loop, begun once it was created. */
+  if (is_running (self, &pid))
     pipeline_receive (self);
 }
 

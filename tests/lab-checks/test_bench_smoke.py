@@ -12,6 +12,12 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "..", "..", "bench", "run.py")
+sys.path.insert(0, os.path.join(HERE, "..", "peer"))
+from peer_psrp import find_pwsh  # noqa: E402
+
+# The PowerShell cases need PowerShell in the lab; without it run.py
+# leaves them out and says so.
+POWERSHELL = find_pwsh() is not None
 
 CASES = {
     ("limit", "NTLM-sealed HTTP"): ("limit", "in-process"),
@@ -21,6 +27,16 @@ for case in ("commands", "stream", "connect", "fan-out"):
     CASES[(case, "NTLM-sealed HTTP")] = ("castellan", "pywinrm")
     CASES[(case, "Basic over HTTPS")] = ("castellan", "pywinrm")
     CASES[(case, "Kerberos-sealed HTTP")] = ("castellan",)
+PS_CASES = {
+    ("ps-trip", "NTLM-sealed HTTP"): ("castellan", "pywinrm"),
+    ("ps-trip", "Kerberos-sealed HTTP"): ("castellan",),
+    ("ps-out", "NTLM-sealed HTTP"): ("castellan", "pywinrm"),
+    ("ps-out", "Kerberos-sealed HTTP"): ("castellan",),
+    ("ps-limit", "NTLM-sealed HTTP"): ("limit",),
+    ("ps-limit", "Kerberos-sealed HTTP"): ("limit",),
+}
+if POWERSHELL:
+    CASES.update(PS_CASES)
 
 
 class BenchSmoke(unittest.TestCase):
@@ -32,7 +48,8 @@ class BenchSmoke(unittest.TestCase):
         env.pop("G_DEBUG", None)
         cls.res = subprocess.run(
             ["/usr/bin/python3", RUN, "--runs", "1", "--commands", "5", "--stream", "100000",
-             "--hosts", "3", "--json", cls.json_path],
+             "--hosts", "3", "--ps-trips", "3", "--ps-pywinrm-trips", "1", "--ps-lines", "2",
+             "--json", cls.json_path],
             capture_output=True, text=True, env=env, timeout=280)
 
     def test_runs(self):
@@ -60,8 +77,18 @@ class BenchSmoke(unittest.TestCase):
                     self.assertIn(key, row)
         self.assertEqual(rows[("stream", "NTLM-sealed HTTP", "castellan")]["bytes"], 100000)
         self.assertEqual(rows[("fan-out", "Basic over HTTPS", "castellan")]["n"], 3)
+        if POWERSHELL:
+            self.assertEqual(rows[("ps-trip", "Kerberos-sealed HTTP", "castellan")]["n"], 3)
+            for transport in ("NTLM-sealed HTTP", "Kerberos-sealed HTTP"):
+                # Two lines of 1 MiB of x, each with its newline.
+                self.assertEqual(rows[("ps-out", transport, "castellan")]["bytes"], 2 * (2**20 + 1))
+                self.assertEqual(rows[("ps-limit", transport, "limit")]["bytes"], 2 * 2**20)
+            self.assertEqual(rows[("ps-out", "NTLM-sealed HTTP", "pywinrm")]["bytes"],
+                             2 * (2**20 + 1))
+        else:
+            self.assertIn("PowerShell cases left out", self.res.stderr)
         targets = data["targets"]
-        self.assertEqual(len(targets), 4 + 2 + 3 + 6 + 2)
+        self.assertEqual(len(targets), 4 + 2 + 3 + 6 + 2 + (1 + 2 + 2 if POWERSHELL else 0))
         for t in targets:
             self.assertIn(t["result"], ("PASS", "MISS"))
             self.assertIn(t["target"], self.res.stdout)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "castellan-error.h"
+#include "castellan-psrp-event.h"
 #include "castellan-psrp-fragment.h"
 #include "castellan-psrp-message.h"
 
@@ -312,6 +313,36 @@ test_message_faults (void)
   g_assert_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_PSRP_MALFORMED);
 }
 
+/* PowerShell writes no bytes for a null output object: that is $null;
+ * a state without its data is still damaged. */
+static void
+test_message_null_output (void)
+{
+  CastellanPsrpGuid rpid, pid = { { 0 } };
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  g_autoptr(CastellanPsrpMessage) output = NULL;
+  g_autoptr(CastellanPsrpMessage) state = NULL;
+  g_autoptr(CastellanPsrpEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (castellan_psrp_guid_parse ("76056A84-51DC-4F24-9262-CA2A55464B2B", &rpid));
+  pid.bytes[15] = 1;
+  output = castellan_psrp_message_new (CASTELLAN_PSRP_DESTINATION_CLIENT,
+                                       CASTELLAN_PSRP_MESSAGE_PIPELINE_OUTPUT, &rpid, &pid, empty);
+  event = castellan_psrp_event_from_message (output, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (event->type, ==, CASTELLAN_PSRP_EVENT_OUTPUT);
+  g_assert_nonnull (event->value);
+  g_assert_cmpint (event->value->kind, ==, CASTELLAN_CLIXML_NULL);
+
+  state = castellan_psrp_message_new (CASTELLAN_PSRP_DESTINATION_CLIENT,
+                                      CASTELLAN_PSRP_MESSAGE_PIPELINE_STATE, &rpid, &pid, empty);
+  g_clear_pointer (&event, castellan_psrp_event_free);
+  event = castellan_psrp_event_from_message (state, NULL, &error);
+  g_assert_null (event);
+  g_assert_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_PSRP_MALFORMED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -330,5 +361,6 @@ main (int   argc,
     }
   g_test_add_func ("/psrp/message/pack", test_message_pack);
   g_test_add_func ("/psrp/message/faults", test_message_faults);
+  g_test_add_func ("/psrp/message/null-output", test_message_null_output);
   return g_test_run ();
 }
