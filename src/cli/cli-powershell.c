@@ -405,14 +405,16 @@ void
 cli_ps_job_interrupt (CliPsJob *job)
 {
   job->interrupts++;
-  if (job->host != NULL)
-    cli_pshost_interrupt (job->host);
   if (job->session == NULL || job->interrupts > 2)
     {
       g_cancellable_cancel (job->cancellable);
       return;
     }
+  /* The stop goes out before a prompt waiting at the terminal is given
+   * up, so that the pipeline ends Stopped. */
   castellan_psrp_session_stop (job->session);
+  if (job->host != NULL)
+    cli_pshost_interrupt (job->host);
 }
 
 const CastellanVerdict *
@@ -437,6 +439,10 @@ cli_ps_job_exit_status (CliPsJob *job)
   if (job->error != NULL)
     return job->interrupts > 0 && g_error_matches (job->error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED)
            ? 130 : CLI_EXIT_FAILURE;
+  /* Ctrl+C, whatever the pipeline made of it (a prompt it cancelled may
+   * end the script before the stop does). */
+  if (job->interrupts > 0)
+    return 130;
   requested = job->host ? cli_pshost_exit_request (job->host) : -1;
   if (requested >= 0)
     return requested;
@@ -448,7 +454,7 @@ cli_ps_job_exit_status (CliPsJob *job)
         return 1;
       return 0;
     case CASTELLAN_PSRP_PIPELINE_STOPPED:
-      return job->interrupts > 0 ? 130 : 1;
+      return 1;
     default:
       return 1;
     }

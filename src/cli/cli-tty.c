@@ -123,7 +123,9 @@ readable (gint         fd,
     {
       if (buffer[i] == '\n' || buffer[i] == '\r')
         {
-          char *answer = g_strndup ((const char *) tty->line->data, tty->line->len);
+          /* An empty line is an answer too (g_strndup() of no data is NULL). */
+          char *answer = tty->line->len > 0 ? g_strndup ((const char *) tty->line->data, tty->line->len)
+                                            : g_strdup ("");
 
           explicit_bzero (buffer, sizeof buffer);
           tty->watch = 0;
