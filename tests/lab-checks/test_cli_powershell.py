@@ -411,6 +411,19 @@ class PowerShellRun(LabTestCase):
                                "Start-Sleep -Milliseconds 300; "
                                "Write-Progress -Activity a -Completed; 'done'"), b"done\n")
 
+    def test_progress_one_updating_line_on_a_terminal(self):
+        term = self.terminal("foreach ($i in 1..5) { Write-Progress -Activity Copying "
+                             "-Status \"file $i\" -PercentComplete ($i * 20); "
+                             "Start-Sleep -Milliseconds 400 }; "
+                             "Write-Progress -Activity Copying -Completed; 'done'")
+        code, shown = term.finish()
+        self.assertEqual(code, 0, shown)
+        raw = bytes(term.output)
+        self.assertIn(b"Copying", raw)
+        self.assertIn("done", shown.split("\n"), shown)
+        # Updated in place: the five records did not each take a line.
+        self.assertLessEqual(raw[:raw.rindex(b"done")].count(b"\n"), 1, raw)
+
     # ---- exit status ---------------------------------------------------------------
 
     def test_exit_statements(self):
@@ -459,7 +472,8 @@ class PowerShellRun(LabTestCase):
         since = self.last_connection()
         res = self.ps("'x'", host="127.0.0.1", extra=self.ntlm_args())
         self.assertFailed(res, "Refused before any credential was sent", "TrustedHosts")
-        self.assertEqual(self.requests(since), [])
+        self.assertEqual([q for r in self.connections(since) for q in r["requests"]
+                          if q["authorization"]], [])
 
     # ---- pipeline input ------------------------------------------------------------
 
