@@ -46,4 +46,8 @@ typedef enum
 
 GQuark castellan_error_quark (void);
 
+/* PowerShell data that cannot be read: says what was wrong, and what to do. */
+void   castellan_set_psrp_malformed (GError    **error,
+                                     const char *why);
+
 G_END_DECLS

@@ -106,6 +106,20 @@ castellan_psrp_fragmenter_queue (CastellanPsrpFragmenter *fragmenter,
   return q->object_id;
 }
 
+/* For a sender with several queues (a pool's input and prompt responses,
+ * each pipeline's): the object id comes from the sender's one counter. */
+void
+castellan_psrp_fragmenter_queue_with_id (CastellanPsrpFragmenter *fragmenter,
+                                         GBytes                  *message,
+                                         guint64                  object_id)
+{
+  Queued *q = g_new0 (Queued, 1);
+
+  q->message = g_bytes_ref (message);
+  q->object_id = object_id;
+  g_queue_push_tail (&fragmenter->queue, q);
+}
+
 gboolean
 castellan_psrp_fragmenter_pending (CastellanPsrpFragmenter *fragmenter)
 {
@@ -248,10 +262,7 @@ malformed (CastellanPsrpDefragmenter  *d,
            const char                 *why)
 {
   d->failed = TRUE;
-  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_PSRP_MALFORMED,
-               _("The PowerShell data from the server is malformed (%s). "
-                 "Open the session again; if this persists, the server or a device "
-                 "between is damaging the traffic."), why);
+  castellan_set_psrp_malformed (error, why);
   return FALSE;
 }
 

@@ -31,6 +31,9 @@ CastellanPsrpFragmenter *castellan_psrp_fragmenter_new          (void);
 void                     castellan_psrp_fragmenter_free         (CastellanPsrpFragmenter *fragmenter);
 guint64                  castellan_psrp_fragmenter_queue        (CastellanPsrpFragmenter *fragmenter,
                                                                  GBytes                  *message);
+void                     castellan_psrp_fragmenter_queue_with_id (CastellanPsrpFragmenter *fragmenter,
+                                                                 GBytes                  *message,
+                                                                 guint64                  object_id);
 gboolean                 castellan_psrp_fragmenter_pending      (CastellanPsrpFragmenter *fragmenter);
 GBytes                  *castellan_psrp_fragmenter_next_payload (CastellanPsrpFragmenter *fragmenter,
                                                                  gsize                    budget);

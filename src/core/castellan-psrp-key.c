@@ -47,10 +47,7 @@ static gboolean
 malformed (GError     **error,
            const char  *why)
 {
-  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_PSRP_MALFORMED,
-               _("The PowerShell data from the server is malformed (%s). "
-                 "Open the session again; if this persists, the server or a device "
-                 "between is damaging the traffic."), why);
+  castellan_set_psrp_malformed (error, why);
   return FALSE;
 }
 

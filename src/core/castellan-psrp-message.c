@@ -201,10 +201,7 @@ static CastellanPsrpMessage *
 malformed (GError     **error,
            const char  *why)
 {
-  g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_PSRP_MALFORMED,
-               _("The PowerShell data from the server is malformed (%s). "
-                 "Open the session again; if this persists, the server or a device "
-                 "between is damaging the traffic."), why);
+  castellan_set_psrp_malformed (error, why);
   return NULL;
 }
 
@@ -242,4 +239,15 @@ castellan_psrp_message_unpack (GBytes  *bytes,
     skip += sizeof BOM;
   message->data = g_bytes_new_from_bytes (bytes, skip, size - skip);
   return message;
+}
+
+GBytes *
+castellan_psrp_message_data (const CastellanClixmlValue *value)
+{
+  char *xml;
+
+  if (value == NULL)
+    return g_bytes_new (NULL, 0);
+  xml = castellan_clixml_write (value);
+  return g_bytes_new_take (xml, strlen (xml));
 }

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "castellan-clixml.h"
+
 G_BEGIN_DECLS
 
 /* MS-PSRP 2.2.1: the message inside the fragments. */
@@ -76,6 +78,9 @@ GBytes               *castellan_psrp_message_pack   (const CastellanPsrpMessage 
                                                      gboolean                  with_bom);
 CastellanPsrpMessage *castellan_psrp_message_unpack (GBytes                   *bytes,
                                                      GError                  **error);
+
+/* A value written as a message's data; NULL gives empty data. */
+GBytes     *castellan_psrp_message_data      (const CastellanClixmlValue *value);
 
 const char *castellan_psrp_message_type_name (CastellanPsrpMessageType type);
 

@@ -78,6 +78,10 @@ begin (const CastellanSoapContext *ctx,
   g_autofree char *message_id = castellan_soap_new_uuid ();
   const char *locale = ctx->locale ? ctx->locale : "en-US";
 
+  /* A PowerShell pool names its configuration instead of cmd. */
+  if (ctx->resource_uri != NULL && g_strcmp0 (resource_uri, RESOURCE_CMD) == 0)
+    resource_uri = ctx->resource_uri;
+
   g_string_append (out, "<s:Envelope");
   if (shell_namespace)
     g_string_append (out, " xmlns:rsp=\"" CASTELLAN_NS_SHELL "\"");
@@ -243,9 +247,10 @@ castellan_soap_command (const CastellanSoapContext *ctx,
 }
 
 GBytes *
-castellan_soap_receive (const CastellanSoapContext *ctx,
-                        const char                 *shell_id,
-                        const char                 *command_id)
+castellan_soap_receive_streams (const CastellanSoapContext *ctx,
+                                const char                 *shell_id,
+                                const char                 *command_id,
+                                const char                 *streams)
 {
   GString *out = begin (ctx, ACTION_RECEIVE, RESOURCE_CMD, TRUE);
 
@@ -255,10 +260,26 @@ castellan_soap_receive (const CastellanSoapContext *ctx,
   append_shell_selector (out, shell_id);
 
   begin_body (out);
-  g_string_append (out, "<rsp:Receive><rsp:DesiredStream CommandId=\"");
-  append_escaped (out, command_id);
-  g_string_append (out, "\">stdout stderr</rsp:DesiredStream></rsp:Receive>");
+  g_string_append (out, "<rsp:Receive><rsp:DesiredStream");
+  /* Without a command: the shell's own output (a PowerShell pool's). */
+  if (command_id != NULL)
+    {
+      g_string_append (out, " CommandId=\"");
+      append_escaped (out, command_id);
+      g_string_append (out, "\"");
+    }
+  g_string_append (out, ">");
+  g_string_append (out, streams);
+  g_string_append (out, "</rsp:DesiredStream></rsp:Receive>");
   return finish (out);
+}
+
+GBytes *
+castellan_soap_receive (const CastellanSoapContext *ctx,
+                        const char                 *shell_id,
+                        const char                 *command_id)
+{
+  return castellan_soap_receive_streams (ctx, shell_id, command_id, "stdout stderr");
 }
 
 /* How many raw stdin bytes fit in one Send: base64 grows them by 4/3,
@@ -272,12 +293,13 @@ castellan_soap_send_capacity (const CastellanSoapContext *ctx)
 }
 
 GBytes *
-castellan_soap_send (const CastellanSoapContext *ctx,
-                     const char                 *shell_id,
-                     const char                 *command_id,
-                     const guint8               *data,
-                     gsize                       length,
-                     gboolean                    end)
+castellan_soap_send_stream (const CastellanSoapContext *ctx,
+                            const char                 *shell_id,
+                            const char                 *command_id,
+                            const char                 *stream,
+                            const guint8               *data,
+                            gsize                       length,
+                            gboolean                    end)
 {
   GString *out = begin (ctx, ACTION_SEND, RESOURCE_CMD, TRUE);
   g_autofree char *b64 = g_base64_encode (data, length);
@@ -285,14 +307,33 @@ castellan_soap_send (const CastellanSoapContext *ctx,
   append_shell_selector (out, shell_id);
 
   begin_body (out);
-  g_string_append (out, "<rsp:Send><rsp:Stream Name=\"stdin\" CommandId=\"");
-  append_escaped (out, command_id);
-  g_string_append (out, end ? "\" End=\"true\">" : "\">");
+  g_string_append (out, "<rsp:Send><rsp:Stream Name=\"");
+  g_string_append (out, stream);
+  g_string_append (out, "\"");
+  if (command_id != NULL)
+    {
+      g_string_append (out, " CommandId=\"");
+      append_escaped (out, command_id);
+      g_string_append (out, "\"");
+    }
+  g_string_append (out, end ? " End=\"true\">" : ">");
   g_string_append (out, b64);
   g_string_append (out, "</rsp:Stream></rsp:Send>");
   return finish (out);
 }
 
+GBytes *
+castellan_soap_send (const CastellanSoapContext *ctx,
+                     const char                 *shell_id,
+                     const char                 *command_id,
+                     const guint8               *data,
+                     gsize                       length,
+                     gboolean                    end)
+{
+  return castellan_soap_send_stream (ctx, shell_id, command_id, "stdin", data, length, end);
+}
+
+/* @code: a full signal URI, or a WinRS signal's last part ("ctrl_c"). */
 GBytes *
 castellan_soap_signal (const CastellanSoapContext *ctx,
                        const char                 *shell_id,
@@ -306,7 +347,9 @@ castellan_soap_signal (const CastellanSoapContext *ctx,
   begin_body (out);
   g_string_append (out, "<rsp:Signal CommandId=\"");
   append_escaped (out, command_id);
-  g_string_append (out, "\"><rsp:Code>" CASTELLAN_NS_SHELL "/signal/");
+  g_string_append (out, "\"><rsp:Code>");
+  if (!g_str_has_prefix (code, "http"))
+    g_string_append (out, CASTELLAN_NS_SHELL "/signal/");
   g_string_append (out, code);
   g_string_append (out, "</rsp:Code></rsp:Signal>");
   return finish (out);
@@ -320,6 +363,51 @@ castellan_soap_delete_shell (const CastellanSoapContext *ctx,
 
   append_shell_selector (out, shell_id);
   return finish_empty (out);
+}
+
+/* A PowerShell runspace pool (MS-PSRP 3.1.5.3.1): the shell's id is the
+ * pool's, and creationXml carries the first messages. */
+GBytes *
+castellan_soap_create_pool (const CastellanSoapContext *ctx,
+                            const char                 *shell_id,
+                            const char                 *protocol_version,
+                            const char                 *creation_base64)
+{
+  GString *out = begin (ctx, ACTION_CREATE, RESOURCE_CMD, TRUE);
+
+  g_string_append (out, "<wsman:OptionSet s:mustUnderstand=\"true\">");
+  append_option (out, "protocolversion", protocol_version, TRUE);
+  g_string_append (out, "</wsman:OptionSet>");
+
+  begin_body (out);
+  g_string_append (out, "<rsp:Shell ShellId=\"");
+  append_escaped (out, shell_id);
+  g_string_append (out, "\"><rsp:InputStreams>stdin pr</rsp:InputStreams>"
+                        "<rsp:OutputStreams>stdout</rsp:OutputStreams>"
+                        "<creationXml xmlns=\"http://schemas.microsoft.com/powershell\">");
+  g_string_append (out, creation_base64);
+  g_string_append (out, "</creationXml></rsp:Shell>");
+  return finish (out);
+}
+
+/* A pipeline (MS-PSRP 3.1.5.3.3): its id is the CommandId, and its first
+ * fragments travel as the Arguments. */
+GBytes *
+castellan_soap_create_pipeline (const CastellanSoapContext *ctx,
+                                const char                 *shell_id,
+                                const char                 *command_id,
+                                const char                 *arguments_base64)
+{
+  GString *out = begin (ctx, ACTION_COMMAND, RESOURCE_CMD, TRUE);
+
+  append_shell_selector (out, shell_id);
+  begin_body (out);
+  g_string_append (out, "<rsp:CommandLine CommandId=\"");
+  append_escaped (out, command_id);
+  g_string_append (out, "\"><rsp:Command /><rsp:Arguments>");
+  g_string_append (out, arguments_base64);
+  g_string_append (out, "</rsp:Arguments></rsp:CommandLine>");
+  return finish (out);
 }
 
 GBytes *

@@ -22,6 +22,7 @@ typedef struct
   guint operation_timeout;      /* seconds */
   const char *session_id;       /* "uuid:…" */
   const char *locale;           /* "en-US" */
+  const char *resource_uri;     /* a shell's resource: NULL for WinRS cmd */
 } CastellanSoapContext;
 
 typedef struct
@@ -47,6 +48,25 @@ GBytes *castellan_soap_command      (const CastellanSoapContext    *ctx,
 GBytes *castellan_soap_receive      (const CastellanSoapContext    *ctx,
                                      const char                    *shell_id,
                                      const char                    *command_id);
+GBytes *castellan_soap_receive_streams (const CastellanSoapContext *ctx,
+                                        const char                 *shell_id,
+                                        const char                 *command_id,
+                                        const char                 *streams);
+GBytes *castellan_soap_send_stream  (const CastellanSoapContext    *ctx,
+                                     const char                    *shell_id,
+                                     const char                    *command_id,
+                                     const char                    *stream,
+                                     const guint8                  *data,
+                                     gsize                          length,
+                                     gboolean                       end);
+GBytes *castellan_soap_create_pool  (const CastellanSoapContext    *ctx,
+                                     const char                    *shell_id,
+                                     const char                    *protocol_version,
+                                     const char                    *creation_base64);
+GBytes *castellan_soap_create_pipeline (const CastellanSoapContext *ctx,
+                                        const char                 *shell_id,
+                                        const char                 *command_id,
+                                        const char                 *arguments_base64);
 GBytes *castellan_soap_send         (const CastellanSoapContext    *ctx,
                                      const char                    *shell_id,
                                      const char                    *command_id,
