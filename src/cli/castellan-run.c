@@ -38,6 +38,8 @@ typedef struct
   gboolean no_profile;
   gboolean verbose;
   gboolean version;
+  gboolean powershell;
+  char *configuration;
 } Args;
 
 static void
@@ -53,6 +55,7 @@ args_clear (Args *a)
   g_free (a->hosts);
   g_free (a->spn_service);
   g_free (a->pin);
+  g_free (a->configuration);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Args, args_clear)
@@ -177,7 +180,8 @@ main (int   argc,
   g_autoptr(CastellanEndpoint) placeholder = NULL;
   g_autoptr(CastellanConnectOptions) template = NULL;
   g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_connect_options_free);
-  CliRun run = { { 65001, FALSE, NULL, NULL }, NULL, NULL, FALSE, CASTELLAN_DEFAULT_THROTTLE };
+  CliRun run = { { 65001, FALSE, NULL, NULL }, NULL, NULL, FALSE, CASTELLAN_DEFAULT_THROTTLE,
+                 FALSE, NULL, FALSE, NULL, NULL };
   GOptionEntry entries[] = {
     { "port", 0, 0, G_OPTION_ARG_INT, &a.port, N_("TCP port (default 5985, or 5986 with --https)"), N_("N") },
     { "https", 0, 0, G_OPTION_ARG_NONE, &a.https, N_("Use HTTPS"), NULL },
@@ -200,6 +204,8 @@ main (int   argc,
     { "timeout", 0, 0, G_OPTION_ARG_INT, &a.timeout, N_("Seconds any other exchange may take (default 30)"), N_("S") },
     { "codepage", 0, 0, G_OPTION_ARG_INT, &a.codepage, N_("Console code page of the remote shell (default 65001, UTF-8)"), N_("N") },
     { "no-profile", 0, 0, G_OPTION_ARG_NONE, &a.no_profile, N_("Do not load the user profile on the host"), NULL },
+    { "powershell", 0, 0, G_OPTION_ARG_NONE, &a.powershell, N_("Run a PowerShell script in a runspace of the host’s PowerShell endpoint (PowerShell Remoting)"), NULL },
+    { "configuration", 0, 0, G_OPTION_ARG_STRING, &a.configuration, N_("PowerShell endpoint (session configuration) for --powershell, such as a JEA endpoint (default Microsoft.PowerShell)"), N_("NAME") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &a.verbose, N_("Explain the connection’s security on stderr"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &a.version, N_("Print the version"), NULL },
     { NULL }
@@ -344,6 +350,19 @@ main (int   argc,
     }
   run.command = argv + first_command;
 
+  if (a.configuration != NULL && !a.powershell)
+    {
+      cli_fail (_("--configuration names a PowerShell endpoint: use it with --powershell"));
+      return CLI_EXIT_FAILURE;
+    }
+  if (a.powershell)
+    {
+      run.powershell = TRUE;
+      run.configuration = a.configuration;
+      if (a.hosts)
+        return cli_run_powershell_many (targets, &run);
+      return cli_run_powershell (g_ptr_array_index (targets, 0), &run);
+    }
   if (a.hosts)
     return cli_run_many (targets, &run);
   return cli_run_single (g_ptr_array_index (targets, 0), &run);

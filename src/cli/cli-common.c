@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "castellan-json.h"
@@ -86,4 +87,62 @@ cli_error_json (const char   *host,
   castellan_json_member (out, "error", error->message, TRUE);
   g_string_append_printf (out, ",\"error_code\":%d,\"exit_code\":%d}\n", error->code, CLI_EXIT_FAILURE);
   return g_string_free (out, FALSE);
+}
+
+/* Text for a file or a pipe: the colours and cursor moves that
+ * PowerShell writes for a console (ESC [ … final, ESC ] … BEL or ESC \\)
+ * are left out. */
+void
+cli_strip_escapes (GString *text)
+{
+  gsize i = 0, kept = 0;
+  const char *t = text->str;
+  gsize length = text->len;
+
+  if (memchr (t, '\033', length) == NULL)
+    return;
+  while (i < length)
+    {
+      if (t[i] != '\033' || i + 1 == length)
+        {
+          text->str[kept++] = t[i++];
+          continue;
+        }
+      if (t[i + 1] == '[')
+        {
+          i += 2;
+          while (i < length && !(t[i] >= 0x40 && t[i] <= 0x7e))
+            i++;
+          i++;
+        }
+      else if (t[i + 1] == ']')
+        {
+          i += 2;
+          while (i < length && t[i] != '\a' && !(t[i] == '\033' && i + 1 < length && t[i + 1] == '\\'))
+            i++;
+          i += i < length && t[i] == '\033' ? 2 : 1;
+        }
+      else
+        {
+          i += 2;
+        }
+    }
+  g_string_truncate (text, MIN (kept, length));
+}
+
+void
+cli_write_plain (int         fd,
+                 const char *text,
+                 gsize       length)
+{
+  g_autoptr(GString) out = NULL;
+
+  if (memchr (text, '\033', length) == NULL)
+    {
+      cli_write_all (fd, (const guint8 *) text, length);
+      return;
+    }
+  out = g_string_new_len (text, length);
+  cli_strip_escapes (out);
+  cli_write_all (fd, (const guint8 *) out->str, out->len);
 }

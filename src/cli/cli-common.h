@@ -12,18 +12,35 @@ G_BEGIN_DECLS
 /* Connection, authentication, protocol or policy failure. */
 #define CLI_EXIT_FAILURE 255
 
+/* Where a PowerShell host's text goes (stdout or stderr), in pieces that
+ * may end mid-line. */
+typedef void (*CliPsWrite) (int         fd,
+                            const char *text,
+                            gsize       length,
+                            gpointer    user_data);
+
 typedef struct
 {
   CastellanShellOptions shell;
-  char **command;           /* COMMAND [ARG…] */
+  char **command;           /* COMMAND [ARG…], or SCRIPT [WORD…] */
   char *report_path;
   gboolean verbose;
   guint throttle;
+  /* --powershell */
+  gboolean powershell;
+  char *configuration;      /* NULL: Microsoft.PowerShell */
+  gboolean progress;        /* progress lines on stderr */
+  CliPsWrite write;
+  gpointer write_data;
 } CliRun;
 
 void     cli_fail           (const char   *message);
 gboolean cli_write_all      (int           fd,
                              const guint8 *data,
+                             gsize         length);
+void     cli_strip_escapes  (GString      *text);
+void     cli_write_plain    (int           fd,
+                             const char   *text,
                              gsize         length);
 gboolean cli_write_report   (const char   *path,
                              const char   *json,
@@ -38,5 +55,9 @@ int      cli_run_single     (const CastellanConnectOptions *options,
                              const CliRun                  *run);
 int      cli_run_many       (GPtrArray                     *options,
                              const CliRun                  *run);
+int      cli_run_powershell (const CastellanConnectOptions *options,
+                             const CliRun                  *run);
+int      cli_run_powershell_many (GPtrArray                *options,
+                                  const CliRun             *run);
 
 G_END_DECLS

@@ -375,8 +375,15 @@ process (CastellanPsrpPool  *self,
 
   if (message == NULL)
     return FALSE;
-  if (!guid_equal (&message->rpid, &self->rpid))
+  /* The session's own messages (SESSION_CAPABILITY from PowerShell 7)
+   * may name no pool. */
+  if (!guid_equal (&message->rpid, &self->rpid) && !castellan_psrp_guid_is_zero (&message->rpid))
     {
+      g_autofree char *theirs = castellan_psrp_guid_to_string (&message->rpid);
+      g_autofree char *ours = castellan_psrp_guid_to_string (&self->rpid);
+
+      g_debug ("PSRP: a message of type %s for pool %s in pool %s",
+               castellan_psrp_message_type_name (message->type), theirs, ours);
       castellan_set_psrp_malformed (error, _("a message for another runspace pool"));
       return FALSE;
     }

@@ -303,12 +303,15 @@ static void
 dispatch (CastellanPsrpSession *self)
 {
   CastellanPsrpEvent *event;
+  gboolean final;
 
   g_object_ref (self);
   while ((event = castellan_psrp_pool_next_event (self->pool)) != NULL)
     {
       g_autoptr(CastellanPsrpEvent) owned = event;
 
+      g_debug ("PSRP: %s%s", castellan_psrp_message_type_name (event->message_type),
+               event->for_pipeline ? " (pipeline)" : "");
       if (!event->for_pipeline)
         {
           handle_pool_event (self, event);
@@ -317,17 +320,19 @@ dispatch (CastellanPsrpSession *self)
       if (self->pipeline == NULL ||
           memcmp (&event->pipeline, castellan_psrp_pipeline_get_id (self->pipeline), sizeof event->pipeline) != 0)
         continue;
-      if (self->on_event != NULL)
-        self->on_event (self, event, self->event_data);
-      if (event->type == CASTELLAN_PSRP_EVENT_PIPELINE_STATE &&
-          castellan_psrp_invocation_state_is_final (event->state) && self->run != NULL)
+      final = event->type == CASTELLAN_PSRP_EVENT_PIPELINE_STATE &&
+              castellan_psrp_invocation_state_is_final (event->state) && self->run != NULL;
+      if (final)
         {
           RunResult *r = g_task_get_task_data (self->run);
 
           r->state = event->state;
           r->record = event->record ? castellan_clixml_value_ref (event->record) : NULL;
-          run_return (self, NULL);
         }
+      if (self->on_event != NULL)
+        self->on_event (self, g_steal_pointer (&owned), self->event_data);
+      if (final)
+        run_return (self, NULL);
     }
   flush (self);
   g_object_unref (self);

@@ -18,7 +18,8 @@ G_DECLARE_FINAL_TYPE (CastellanPsrpSession, castellan_psrp_session, CASTELLAN, P
 
 /* A pipeline's events as they come: output, the record streams, state,
  * and host calls, which are answered with
- * castellan_psrp_session_host_response(), now or later. */
+ * castellan_psrp_session_host_response(), now or later. The callback
+ * owns @event. */
 typedef void (*CastellanPsrpEventFunc) (CastellanPsrpSession *session,
                                         CastellanPsrpEvent   *event,
                                         gpointer              user_data);

@@ -42,16 +42,16 @@ FRAGMENT_HEADER = 21
 STREAM_OVERHEAD = 96
 
 RESTRICTED = "Castellan.Restricted"
-# A NoLanguage endpoint that shows six cmdlets and nothing else: what a
-# JEA endpoint looks like to a client (a RestrictedRemoteServer session
-# adds its own proxy functions, Get-Help and Get-FormatData among them).
+# A JEA-style endpoint: RestrictedRemoteServer (NoLanguage; Get-Command,
+# Measure-Object, Select-Object, Out-Default, Exit-PSSession and a few
+# more as proxy functions) with Get-Date made visible.
 RESTRICTED_PSSC = """@{
 SchemaVersion = '2.0.0.0'
 GUID = '5d0c3f4e-2b6a-4f38-9e51-7a1c0b9d2e64'
 Description = 'Castellan lab: restricted endpoint'
-SessionType = 'Default'
+SessionType = 'RestrictedRemoteServer'
 LanguageMode = 'NoLanguage'
-VisibleCmdlets = 'Get-Command', 'Get-Date', 'Measure-Object', 'Select-Object', 'Out-Default', 'Exit-PSSession'
+VisibleCmdlets = 'Get-Date'
 }
 """
 CONFIGURATIONS = ("Microsoft.PowerShell", RESTRICTED)

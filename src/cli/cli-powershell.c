@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <gio/gunixinputstream.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "castellan-error.h"
+#include "castellan-json.h"
+#include "castellan-psrp-session.h"
+#include "cli-powershell.h"
+#include "cli-pshost.h"
+
+/* Columns when stdout is not a terminal, as PowerShell's own default. */
+#define DEFAULT_WIDTH 120
+
+struct _CliPsJob
+{
+  const CastellanConnectOptions *options;
+  const CliRun *run;
+  CliPsJobDone done;
+  gpointer done_data;
+
+  CastellanConnection *connection;
+  CastellanPsrpSession *session;
+  CastellanPsrpHostDefaults defaults;
+  CliPsHost *host;
+  CliTty *tty;
+  GCancellable *cancellable;
+  GDataInputStream *input;
+  GCancellable *input_cancellable;
+  gboolean take_input;
+  gboolean status_appended;       /* the script reports a failed last statement */
+
+  guint interrupts;
+  gboolean finished;
+  CastellanPsrpInvocationState state;
+  CastellanClixmlValue *record;
+  GError *error;
+};
+
+static void
+finish (CliPsJob *job,
+        GError   *error)
+{
+  if (job->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  job->finished = TRUE;
+  if (error != NULL && job->error == NULL)
+    job->error = error;
+  else
+    g_clear_error (&error);
+  g_cancellable_cancel (job->input_cancellable);
+  if (job->host != NULL)
+    cli_pshost_finish (job->host);
+  job->done (job, job->done_data);
+}
+
+static void
+closed (GObject      *source,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  CliPsJob *job = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* The pipeline's result stands; a pool that could not be deleted only
+   * waits for the host's idle timeout. */
+  if (!castellan_psrp_session_close_finish (CASTELLAN_PSRP_SESSION (source), result, &error))
+    g_debug ("closing the pool: %s", error->message);
+  finish (job, NULL);
+}
+
+static void
+ran (GObject      *source,
+     GAsyncResult *result,
+     gpointer      user_data)
+{
+  CliPsJob *job = user_data;
+  GError *error = NULL;
+
+  job->state = castellan_psrp_session_run_finish (job->session, result, &job->record, &error);
+  if (error != NULL)
+    {
+      finish (job, error);
+      return;
+    }
+  castellan_psrp_session_close_async (job->session, NULL, closed, job);
+}
+
+/* ---- input: one object per line of stdin ------------------------------- */
+
+static void read_line (CliPsJob *job);
+
+static void
+line_read (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  CliPsJob *job = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  gsize length = 0;
+
+  line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, &length, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || job->finished)
+    return;
+  if (line == NULL)
+    {
+      /* The end of stdin (or input that is not UTF-8, which ends it). */
+      if (error != NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("stdin was not read to its end: %s"), error->message);
+
+          cli_fail (message);
+        }
+      g_clear_error (&error);
+      castellan_psrp_session_end_input (job->session, &error);
+      return;
+    }
+  if (length > 0 && line[length - 1] == '\r')
+    line[length - 1] = '\0';
+  if (!castellan_psrp_session_send_input (job->session, castellan_clixml_value_new_string (line), &error))
+    return;
+  read_line (job);
+}
+
+static void
+read_line (CliPsJob *job)
+{
+  g_data_input_stream_read_line_async (job->input, G_PRIORITY_DEFAULT, job->input_cancellable,
+                                       line_read, job);
+}
+
+/* ---- the pipeline --------------------------------------------------------- */
+
+/* The script as given, with the WORDs after it. */
+static char *
+script_text (const CliRun *run)
+{
+  return g_strjoinv (" ", run->command);
+}
+
+/* Appended to a script in a full-language endpoint: a last statement
+ * that failed ($? false) makes the exit status 1, through the host, as
+ * `exit` does. The line break ends a comment the script may end with. */
+#define LAST_STATUS "\nif (-not $?) { $Host.SetShouldExit(1) }"
+
+/* A restricted endpoint (NoLanguage, as JEA's) runs commands, not
+ * script: text of words alone (a command, its parameters and values) is
+ * sent as one command. */
+static CastellanPsrpCommand *
+command_of_words (const char *text)
+{
+  g_auto(GStrv) words = NULL;
+  CastellanPsrpCommand *command;
+
+  if (strpbrk (text, "$(){}[];|&@<>`\"',#=\n\r") != NULL)
+    return NULL;
+  words = g_strsplit_set (text, " \t", -1);
+  command = NULL;
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      const char *word = words[i];
+
+      if (*word == '\0')
+        continue;
+      if (command == NULL)
+        {
+          command = castellan_psrp_command_new (word, FALSE);
+          continue;
+        }
+      if (word[0] == '-' && g_ascii_isalpha (word[1]))
+        {
+          guint next = i + 1;
+
+          while (words[next] != NULL && *words[next] == '\0')
+            next++;
+          /* -Name value, or a switch when no value follows. */
+          if (words[next] != NULL && !(words[next][0] == '-' && g_ascii_isalpha (words[next][1])))
+            {
+              castellan_psrp_command_add_argument (command, word + 1,
+                                                   castellan_clixml_value_new_string (words[next]));
+              i = next;
+            }
+          else
+            {
+              castellan_psrp_command_add_argument (command, word + 1, castellan_clixml_value_new_bool (TRUE));
+            }
+          continue;
+        }
+      castellan_psrp_command_add_argument (command, NULL, castellan_clixml_value_new_string (word));
+    }
+  return command;
+}
+
+static void
+opened (GObject      *source,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  CliPsJob *job = user_data;
+  g_autoptr(CastellanPsrpPipelineSpec) spec = castellan_psrp_pipeline_spec_new ();
+  g_autofree char *script = NULL;
+  CastellanPsrpCommand *command;
+  GError *error = NULL;
+
+  if (!castellan_psrp_session_open_finish (job->session, result, &error))
+    {
+      finish (job, error);
+      return;
+    }
+  script = script_text (job->run);
+  if (job->run->configuration != NULL &&
+      g_strcmp0 (job->run->configuration, CASTELLAN_PSRP_DEFAULT_CONFIGURATION) != 0 &&
+      (command = command_of_words (script)) != NULL)
+    {
+      castellan_psrp_pipeline_spec_add (spec, command);
+    }
+  else
+    {
+      g_autofree char *full = g_strconcat (script, LAST_STATUS, NULL);
+
+      job->status_appended = TRUE;
+      castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new (full, TRUE));
+    }
+  /* Formatting happens on the host, for our width, as in a console. */
+  castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new ("Out-Default", FALSE));
+  spec->no_input = !job->take_input;
+  spec->host = &job->defaults;
+  castellan_psrp_session_run_async (job->session, spec, cli_pshost_handle, job->host, job->cancellable,
+                                    ran, job);
+  if (job->take_input)
+    {
+      GInputStream *in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+
+      job->input = g_data_input_stream_new (in);
+      g_object_unref (in);
+      read_line (job);
+    }
+}
+
+static void
+connected (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  CliPsJob *job = user_data;
+  GError *error = NULL;
+
+  if (!castellan_connection_open_finish (job->connection, result, &error))
+    {
+      finish (job, error);
+      return;
+    }
+  job->session = castellan_psrp_session_new (job->connection, job->run->configuration, &job->defaults);
+  job->host = cli_pshost_new (job->session, job->tty, job->run->progress, job->run->write, job->run->write_data);
+  castellan_psrp_session_open_async (job->session, job->cancellable, opened, job);
+}
+
+/**
+ * cli_ps_job_new:
+ * @interactive: this job has the terminal and stdin (a single host)
+ */
+CliPsJob *
+cli_ps_job_new (const CastellanConnectOptions *options,
+                const CliRun                  *run,
+                gboolean                       interactive,
+                CliPsJobDone                   done,
+                gpointer                       done_data)
+{
+  CliPsJob *job = g_new0 (CliPsJob, 1);
+  int columns = interactive ? cli_tty_columns (STDOUT_FILENO) : 0;
+
+  job->options = options;
+  job->run = run;
+  job->done = done;
+  job->done_data = done_data;
+  job->cancellable = g_cancellable_new ();
+  job->input_cancellable = g_cancellable_new ();
+  job->state = CASTELLAN_PSRP_PIPELINE_FAILED;
+  job->defaults.foreground = 7;
+  job->defaults.background = 0;
+  job->defaults.buffer_width = columns > 0 ? columns : DEFAULT_WIDTH;
+  job->defaults.buffer_height = 9999;
+  job->defaults.window_width = job->defaults.buffer_width;
+  job->defaults.window_height = 50;
+  job->defaults.window_title = "castellan-run";
+  if (interactive)
+    {
+      job->tty = cli_tty_open ();
+      job->take_input = !isatty (STDIN_FILENO);
+    }
+  return job;
+}
+
+void
+cli_ps_job_free (CliPsJob *job)
+{
+  if (job == NULL)
+    return;
+  g_cancellable_cancel (job->input_cancellable);
+  g_clear_object (&job->input);
+  g_clear_pointer (&job->host, cli_pshost_free);
+  g_clear_object (&job->session);
+  g_clear_object (&job->connection);
+  g_clear_pointer (&job->tty, cli_tty_free);
+  g_clear_object (&job->cancellable);
+  g_clear_object (&job->input_cancellable);
+  g_clear_pointer (&job->record, castellan_clixml_value_unref);
+  g_clear_error (&job->error);
+  g_free (job);
+}
+
+void
+cli_ps_job_start (CliPsJob *job)
+{
+  job->connection = castellan_connection_new (job->options);
+  castellan_connection_open_async (job->connection, job->cancellable, connected, job);
+}
+
+/* Ctrl+C: the first stops the pipeline on the host, a third gives up
+ * waiting for it. */
+void
+cli_ps_job_interrupt (CliPsJob *job)
+{
+  job->interrupts++;
+  if (job->host != NULL)
+    cli_pshost_interrupt (job->host);
+  if (job->session == NULL || job->interrupts > 2)
+    {
+      g_cancellable_cancel (job->cancellable);
+      return;
+    }
+  castellan_psrp_session_stop (job->session);
+}
+
+const CastellanVerdict *
+cli_ps_job_get_verdict (CliPsJob *job)
+{
+  return job->connection ? castellan_connection_get_verdict (job->connection) : NULL;
+}
+
+const GError *
+cli_ps_job_get_error (CliPsJob *job)
+{
+  return job->error;
+}
+
+/* The exit status of the contract: `exit N`, else 0 or 1 by how the
+ * script ended; 130 after Ctrl+C; 255 when no pipeline result came. */
+int
+cli_ps_job_exit_status (CliPsJob *job)
+{
+  int requested;
+
+  if (job->error != NULL)
+    return job->interrupts > 0 && g_error_matches (job->error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED)
+           ? 130 : CLI_EXIT_FAILURE;
+  requested = job->host ? cli_pshost_exit_request (job->host) : -1;
+  if (requested >= 0)
+    return requested;
+  switch (job->state)
+    {
+    case CASTELLAN_PSRP_PIPELINE_COMPLETED:
+      /* A command alone failed when it wrote an error. */
+      if (!job->status_appended && job->host && cli_pshost_error_count (job->host) > 0)
+        return 1;
+      return 0;
+    case CASTELLAN_PSRP_PIPELINE_STOPPED:
+      return job->interrupts > 0 ? 130 : 1;
+    default:
+      return 1;
+    }
+}
+
+/* The terminating error, for stderr. */
+char *
+cli_ps_job_failure_text (CliPsJob *job)
+{
+  if (job->error != NULL || job->state != CASTELLAN_PSRP_PIPELINE_FAILED || job->record == NULL)
+    return NULL;
+  return castellan_psrp_record_text (job->record);
+}
+
+char *
+cli_ps_job_report (CliPsJob *job)
+{
+  const CastellanVerdict *verdict = cli_ps_job_get_verdict (job);
+  g_autofree char *json = NULL;
+  GString *out;
+
+  if (job->error != NULL || verdict == NULL)
+    {
+      GError *error = job->error;
+      g_autoptr(GError) missing = NULL;
+
+      if (error == NULL)
+        error = missing = g_error_new_literal (CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED, _("no connection"));
+      return cli_error_json (job->options->endpoint->host, error);
+    }
+  json = castellan_verdict_to_json (verdict, cli_ps_job_exit_status (job));
+  g_strchomp (json);
+  out = g_string_new_len (json, strlen (json) - 1);
+  castellan_json_member (out, "protocol", "psrp", TRUE);
+  castellan_json_member (out, "configuration", castellan_psrp_session_get_configuration (job->session), TRUE);
+  castellan_json_member (out, "powershell_version",
+                         castellan_psrp_session_get_powershell_version (job->session), TRUE);
+  g_string_append (out, "}\n");
+  return g_string_free (out, FALSE);
+}
+
+/* ---- one host ------------------------------------------------------------- */
+
+typedef struct
+{
+  GMainLoop *loop;
+  CliPsJob *job;
+} Single;
+
+static void
+single_done (CliPsJob *job,
+             gpointer  user_data)
+{
+  Single *s = user_data;
+
+  g_main_loop_quit (s->loop);
+}
+
+static gboolean
+on_sigint (gpointer user_data)
+{
+  Single *s = user_data;
+
+  cli_ps_job_interrupt (s->job);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+write_fd (int         fd,
+          const char *text,
+          gsize       length,
+          gpointer    user_data)
+{
+  gboolean *terminal = user_data;
+
+  if (terminal[fd == STDERR_FILENO])
+    {
+      cli_write_all (fd, (const guint8 *) text, length);
+      return;
+    }
+  cli_write_plain (fd, text, length);
+}
+
+int
+cli_run_powershell (const CastellanConnectOptions *options,
+                    const CliRun                  *run)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  CliRun mine = *run;
+  g_autofree char *json = NULL;
+  g_autofree char *failure = NULL;
+  const CastellanVerdict *verdict;
+  Single s = { loop, NULL };
+  gboolean terminal[2] = { isatty (STDOUT_FILENO), isatty (STDERR_FILENO) };
+  guint sigint;
+  int status;
+
+  mine.write = write_fd;
+  mine.write_data = terminal;
+  mine.progress = isatty (STDERR_FILENO);
+  s.job = cli_ps_job_new (options, &mine, TRUE, single_done, &s);
+  sigint = g_unix_signal_add (SIGINT, on_sigint, &s);
+  cli_ps_job_start (s.job);
+  g_main_loop_run (loop);
+  g_source_remove (sigint);
+
+  verdict = cli_ps_job_get_verdict (s.job);
+  if (run->verbose && verdict != NULL)
+    cli_print_verdict (verdict);
+  else if (verdict != NULL)
+    cli_print_delegation_note (verdict);
+
+  status = cli_ps_job_exit_status (s.job);
+  if (status == CLI_EXIT_FAILURE && cli_ps_job_get_error (s.job) != NULL)
+    cli_fail (cli_ps_job_get_error (s.job)->message);
+  failure = cli_ps_job_failure_text (s.job);
+  if (failure != NULL)
+    {
+      g_autofree char *line = g_strconcat (failure, "\n", NULL);
+
+      cli_write_all (STDERR_FILENO, (const guint8 *) line, strlen (line));
+    }
+  json = cli_ps_job_report (s.job);
+  if (run->report_path != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!cli_write_report (run->report_path, json, &error))
+        {
+          cli_fail (error->message);
+          status = CLI_EXIT_FAILURE;
+        }
+    }
+  cli_ps_job_free (s.job);
+  return status;
+}
+
