@@ -51,6 +51,26 @@ def plain(data):
     return ANSI.sub(b"", data).replace(b"\r\n", b"\n").decode("utf-8", errors="replace")
 
 
+def rendered(data):
+    """The lines a terminal shows for data: a carriage return goes back to
+    the line's start, ESC [ K erases to its end, other styling is left out."""
+    lines = []
+    for raw in data.decode("utf-8", errors="replace").split("\n"):
+        cells, column = [], 0
+        for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\r|.", raw):
+            if token == "\r":
+                column = 0
+            elif token in ("\x1b[K", "\x1b[0K"):
+                del cells[column:]
+            elif token.startswith("\x1b"):
+                continue
+            else:
+                cells[column:column + 1] = [token]
+                column += 1
+        lines.append("".join(cells))
+    return "\n".join(lines)
+
+
 def echo_on(fd):
     # On Linux the termios of a pty's master side are its slave's.
     return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
@@ -120,7 +140,7 @@ class Terminal:
             os.waitpid(self.pid, 0)
             raise AssertionError(f"castellan-run did not end within {seconds} s; the "
                                  f"terminal showed: {bytes(self.output)!r}")
-        return self.status, plain(bytes(self.output))
+        return self.status, rendered(bytes(self.output))
 
     def close(self):
         if self.status is None:
@@ -419,10 +439,12 @@ class PowerShellRun(LabTestCase):
         code, shown = term.finish()
         self.assertEqual(code, 0, shown)
         raw = bytes(term.output)
-        self.assertIn(b"Copying", raw)
-        self.assertIn("done", shown.split("\n"), shown)
-        # Updated in place: the five records did not each take a line.
+        self.assertIn(b"Copying: file", raw)
+        self.assertIn("done", shown.split("\n"), raw)
+        # Updated in place, the five records did not each take a line, and
+        # the line is gone once the progress is complete.
         self.assertLessEqual(raw[:raw.rindex(b"done")].count(b"\n"), 1, raw)
+        self.assertNotIn("Copying", shown, raw)
 
     # ---- exit status ---------------------------------------------------------------
 
@@ -617,16 +639,23 @@ class PowerShellRun(LabTestCase):
         self.assertEqual((res.returncode, res.stdout), (1, b""), res.stderr)
         self.assertIn(b"Get-Item", res.stderr)
 
-    def test_restricted_endpoint_parameters_and_pipeline(self):
-        # What a JEA user types: a visible cmdlet with parameters, and a
-        # pipeline of visible cmdlets.
+    def test_restricted_endpoint_parameters(self):
+        # What a JEA user types: a visible cmdlet with its parameters, from
+        # a script (stdin an empty pipe, several times over: the end of the
+        # input and the start of the command must not race) and from a
+        # terminal.
         restricted = ("--configuration", "Castellan.Restricted")
-        res = self.ps("Get-Date", "-Year", "2020", "-Month", "1", "-Day", "2", extra=restricted)
-        self.assertEqual((res.returncode, res.stderr), (0, b""))
-        self.assertIn(b"2020", res.stdout)
-        res = self.ps("Get-Date", "-Year", "2020", "|", "Select-Object", "-ExpandProperty", "Year",
-                      extra=restricted)
-        self.assertRan(res, b"2020\n")
+        words = ("Get-Date", "-Year", "2020", "-Month", "1", "-Day", "2")
+        for attempt in range(4):
+            with self.subTest(attempt=attempt):
+                res = self.ps(*words, extra=restricted, stdin=b"")
+                self.assertEqual((res.returncode, res.stderr), (0, b""))
+                self.assertIn(b"2020", res.stdout)
+        term = Terminal([RUN, *self.args(*words, extra=restricted)], self.env())
+        self.addCleanup(term.close)
+        code, shown = term.finish()
+        self.assertEqual(code, 0, shown)
+        self.assertIn("2020", shown)
 
     def test_unknown_configuration(self):
         res = self.ps("'x'", extra=("--configuration", "No.Such.Config"))
@@ -708,28 +737,30 @@ class PowerShellRun(LabTestCase):
                                                      "in force"]),
                               ("oversize@Receive", ["MaxEnvelopeSize"])):
             with self.subTest(switch):
+                self.lab.control(faults=[], close_shells=True)
                 res, since = self.with_fault(switch)
+                self.lab.control(faults=[])
                 self.assertFailed(res, *words)
                 # What came is what the host wrote, cut short.
                 self.assertTrue(self.expected_gated().startswith(res.stdout), res.stdout[-200:])
                 # Nothing was sent again.
                 self.assertEqual(len(self.requests(since, "Command")), commands)
-                self.lab.control(faults=[], close_shells=True)
 
     def test_fault_that_leaves_the_command_unanswered(self):
         for switch, extra, words in (("no-reply@Command*1", (), [MAY_HAVE_RUN]),
                                      ("delay@Command=40", ("--timeout", "15"),
                                       ["did not answer within 15 seconds"])):
             with self.subTest(switch):
+                self.lab.control(faults=[], close_shells=True)
                 since = self.last_connection()
                 self.lab.control(faults=[switch])
                 res = self.ps("'ran'", extra=extra)
+                self.lab.control(faults=[])
                 self.assertFailed(res, *words)
                 self.assertNotIn(b"ran", res.stdout)
                 # The Command reached the host, and was not sent again.
                 commands = self.requests(since, "Command")
                 self.assertEqual(len(commands), 1, commands)
-                self.lab.control(faults=[], close_shells=True)
 
     def test_fault_the_session_survives(self):
         # A reply that did come, then the connection closed (with or
@@ -741,7 +772,9 @@ class PowerShellRun(LabTestCase):
         verdict = {k: self.report_json()[k] for k in keys}
         for switch in ("close@Receive*1", "hangup@Receive*1", "no-reply@Receive*1"):
             with self.subTest(switch):
+                self.lab.control(faults=[], close_shells=True)
                 res, since = self.with_fault(switch, lines=20000)
+                self.lab.control(faults=[])
                 self.assertEqual((res.returncode, res.stderr), (0, b""))
                 self.assertTrue(res.stdout == self.expected_gated(20000),
                                 f"{len(res.stdout)} bytes: {res.stdout[-200:]!r}")
