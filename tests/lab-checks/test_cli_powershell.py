@@ -646,7 +646,7 @@ class PowerShellRun(LabTestCase):
         # terminal.
         restricted = ("--configuration", "Castellan.Restricted")
         words = ("Get-Date", "-Year", "2020", "-Month", "1", "-Day", "2")
-        for attempt in range(4):
+        for attempt in range(6):
             with self.subTest(attempt=attempt):
                 res = self.ps(*words, extra=restricted, stdin=b"")
                 self.assertEqual((res.returncode, res.stderr), (0, b""))
