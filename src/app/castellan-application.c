@@ -123,6 +123,12 @@ quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
 {
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (user_data));
+
+  /* A window whose commands still run asks first, and quits if agreed. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    if (CASTELLAN_IS_WINDOW (l->data) && castellan_window_ask_before_quit (CASTELLAN_WINDOW (l->data)))
+      return;
   g_application_quit (G_APPLICATION (user_data));
 }
 

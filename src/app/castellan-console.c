@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <vte/vte.h>
 
+#include "castellan-banner.h"
 #include "castellan-bench-probe.h"
 #include "castellan-console.h"
 #include "castellan-terminal-feed.h"
@@ -24,8 +25,7 @@ struct _CastellanConsole
   /* Template widgets */
   GtkSearchBar *search_bar;
   GtkSearchEntry *search_entry;
-  GtkRevealer *notice_revealer;
-  GtkLabel *notice_label;
+  CastellanBanner *banner;
   VteTerminal *terminal;
   GtkSpinner *spinner;
   GtkLabel *status_label;
@@ -45,6 +45,12 @@ struct _CastellanConsole
   GString *last_output;     /* for screen readers: the last command's output */
   CastellanTerminalFeed *feed;
   gboolean feed_full;       /* the terminal is behind: the host is held back */
+  char *failure;            /* a few words on why the session failed, or NULL */
+  char *failure_message;
+  gboolean wants_account;   /* the failure is one another account may help with */
+  char *downgrade;          /* what is weaker than last time, or NULL */
+  gboolean broadcast_setting; /* the toggle is set by the program, not the user */
+  gboolean broadcast_chosen;  /* the user chose whether this tab receives */
   CastellanInterpreter interpreter;
   int history_pos;
 };
@@ -56,6 +62,7 @@ enum
   SIGNAL_SECURITY_CHANGED,
   SIGNAL_FAILED,
   SIGNAL_LINE_ENTERED,
+  SIGNAL_BROADCAST_CHANGED,
   N_SIGNALS
 };
 
@@ -106,45 +113,147 @@ set_status (CastellanConsole *self,
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
 }
 
+/* The one line above the output: a failure first, then a downgrade, then
+ * a server that is not proven or traffic that is not encrypted. */
+static void
+update_banner (CastellanConsole *self)
+{
+  CastellanLevel level = self->verdict ? castellan_verdict_get_level (self->verdict) : CASTELLAN_LEVEL_VERIFIED;
+
+  if (self->failure != NULL)
+    {
+      g_autofree char *title = g_strdup_printf ("%s: %s", self->failure, self->failure_message);
+
+      castellan_banner_show (self->banner, title,
+                             self->wants_account ? _("Use Another _Account…") : _("_Reconnect"));
+    }
+  else if (self->downgrade != NULL)
+    castellan_banner_show (self->banner, _("Less protected than last time"), _("_Details"));
+  else if (self->verdict != NULL && level == CASTELLAN_LEVEL_UNVERIFIED)
+    castellan_banner_show (self->banner, _("Server not verified: its identity is not proven"), _("_Details"));
+  else if (self->verdict != NULL && level == CASTELLAN_LEVEL_UNPROTECTED)
+    castellan_banner_show (self->banner, _("Not encrypted: the network can read this session"), _("_Details"));
+  else
+    castellan_banner_hide (self->banner);
+}
+
+static GtkWidget *
+failure_details (CastellanConsole *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  GtkWidget *grid = castellan_security_grid_new ();
+
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
+  gtk_widget_set_margin_start (box, 6);
+  gtk_widget_set_margin_end (box, 6);
+  gtk_box_append (GTK_BOX (box), castellan_security_heading ("dialog-error-symbolic", "error", self->failure));
+  castellan_security_add_row (grid, _("Session"), _("not connected"));
+  castellan_security_add_row (grid, _("Reason"), self->failure_message);
+  gtk_box_append (GTK_BOX (box), grid);
+  return box;
+}
+
+/* The site-information button: quiet (its icon only) when the host is
+ * verified, in words and in colour when it is not, and never claiming
+ * a session that failed. */
 static void
 show_verdict (CastellanConsole *self)
 {
   const CastellanVerdict *v = self->verdict;
   const char *level = v ? castellan_verdict_level_id (castellan_verdict_get_level (v)) : NULL;
-  g_autofree char *description = v ? castellan_security_describe (v) : g_strdup (_("Not connected"));
+  gboolean quiet = self->failure == NULL && g_strcmp0 (level, "verified") == 0;
   GtkWidget *popover = gtk_popover_new ();
+  g_autofree char *description = NULL;
+  const char *title;
 
-  gtk_image_set_from_icon_name (self->security_icon, castellan_security_icon_name (level));
-  gtk_label_set_label (self->security_label, castellan_security_title (level));
+  if (self->failure != NULL)
+    {
+      description = g_strdup_printf ("%s: %s", self->failure, self->failure_message);
+      title = self->failure;
+      gtk_image_set_from_icon_name (self->security_icon, "dialog-error-symbolic");
+      castellan_security_apply_style (GTK_WIDGET (self->security_icon), NULL);
+      castellan_security_apply_style (GTK_WIDGET (self->security_button), "error");
+      gtk_popover_set_child (GTK_POPOVER (popover), failure_details (self));
+    }
+  else
+    {
+      title = v ? castellan_security_title (level)
+                : castellan_console_is_connecting (self) ? _("Connecting…") : _("Not connected");
+      description = v ? castellan_security_describe (v) : g_strdup (title);
+      gtk_image_set_from_icon_name (self->security_icon, castellan_security_icon_name (level));
+      /* Quiet, yet in its colour: the icon alone carries "verified". */
+      castellan_security_apply_style (GTK_WIDGET (self->security_icon), quiet ? "success" : NULL);
+      castellan_security_apply_style (GTK_WIDGET (self->security_button),
+                                      quiet ? NULL : castellan_security_style (level));
+      if (v != NULL)
+        {
+          GtkWidget *details = castellan_security_details (v);
+
+          if (self->downgrade != NULL)
+            {
+              GtkWidget *grid = castellan_security_grid_new ();
+
+              castellan_security_add_row (grid, _("Compared with last time"), self->downgrade);
+              gtk_box_insert_child_after (GTK_BOX (details), grid, gtk_widget_get_first_child (details));
+            }
+          gtk_popover_set_child (GTK_POPOVER (popover), details);
+        }
+      else
+        {
+          GtkWidget *label = gtk_label_new (title);
+
+          gtk_widget_add_css_class (label, "dim-label");
+          gtk_popover_set_child (GTK_POPOVER (popover), label);
+        }
+    }
+  gtk_label_set_label (self->security_label, title);
+  gtk_widget_set_visible (GTK_WIDGET (self->security_label), !quiet);
+  if (quiet)
+    gtk_widget_add_css_class (GTK_WIDGET (self->security_button), "flat");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->security_button), "flat");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->security_button), description);
   castellan_security_set_accessible (GTK_WIDGET (self->security_button), _("Connection security"),
                                      description);
-  if (v != NULL)
-    gtk_popover_set_child (GTK_POPOVER (popover), castellan_security_details (v));
   gtk_menu_button_set_popover (self->security_button, popover);
+  update_banner (self);
   g_signal_emit (self, signals[SIGNAL_SECURITY_CHANGED], 0);
 }
 
-/* An unproven server or weak encryption stays in sight above the output. */
+/* Broadcast typing reaches verified consoles by default; one whose server
+ * is not proven, or not connected, only when the user chooses it. */
 static void
-warn_if_weak (CastellanConsole *self)
+update_broadcast_default (CastellanConsole *self)
 {
-  CastellanLevel level = castellan_verdict_get_level (self->verdict);
-  g_auto(GStrv) explain = NULL;
-  g_autofree char *text = NULL;
+  gboolean trusted = self->failure == NULL && self->verdict != NULL &&
+                     castellan_verdict_get_level (self->verdict) >= CASTELLAN_LEVEL_CAVEATS;
 
+  if (self->broadcast_chosen)
+    return;
+  self->broadcast_setting = TRUE;
+  gtk_toggle_button_set_active (self->broadcast_toggle, trusted);
+  self->broadcast_setting = FALSE;
+}
+
+static void
+on_broadcast_toggle (GtkToggleButton  *button,
+                     CastellanConsole *self)
+{
+  if (!self->broadcast_setting)
+    self->broadcast_chosen = TRUE;
+  g_signal_emit (self, signals[SIGNAL_BROADCAST_CHANGED], 0);
+}
+
+/* Delegation asked for and not done (or forced): said where the session
+ * starts, whatever the level. */
+static void
+note_delegation (CastellanConsole *self)
+{
   g_autofree char *delegation = castellan_verdict_delegation_note (self->verdict);
 
-  /* Delegation asked for and not done (or forced): said where the
-   * session starts, whatever the level. */
   if (delegation != NULL)
     feed_line (self, delegation, "\033[33m");
-  if (level > CASTELLAN_LEVEL_UNVERIFIED)
-    return;
-  explain = castellan_verdict_explain (self->verdict);
-  text = g_strjoinv (" ", explain);
-  gtk_label_set_label (self->notice_label, text);
-  gtk_revealer_set_reveal_child (self->notice_revealer, TRUE);
 }
 
 static void
@@ -202,8 +311,9 @@ on_state_changed (CastellanSession *session,
           break;
         }
       self->verdict = castellan_verdict_copy (castellan_session_get_verdict (session));
+      update_broadcast_default (self);
       show_verdict (self);
-      warn_if_weak (self);
+      note_delegation (self);
       feed_line (self, _("Connected. Type a command below; Ctrl+C interrupts it."), "\033[2m");
       castellan_console_focus_input (self);
       set_status (self, _("Ready"), FALSE);
@@ -220,31 +330,66 @@ on_state_changed (CastellanSession *session,
     }
 }
 
+/* A few words for the status and the indicator, and whether signing in
+ * as someone else is what helps. */
+static const char *
+failure_words (const GError *error,
+               gboolean     *wants_account)
+{
+  *wants_account = FALSE;
+  if (error->domain != CASTELLAN_ERROR)
+    return _("Disconnected");
+  switch (error->code)
+    {
+    case CASTELLAN_ERROR_ACCESS_DENIED:
+      *wants_account = TRUE;
+      return _("Access denied");
+    case CASTELLAN_ERROR_CREDENTIALS_REJECTED:
+    case CASTELLAN_ERROR_AUTH_FAILED:
+    case CASTELLAN_ERROR_NO_CREDENTIALS:
+      *wants_account = TRUE;
+      return _("Sign-in rejected");
+    case CASTELLAN_ERROR_POLICY_REFUSED:
+      return _("Refused by policy");
+    default:
+      return _("Disconnected");
+    }
+}
+
 static void
 on_closed (CastellanSession *session,
            const GError     *error,
            CastellanConsole *self)
 {
   gtk_widget_set_sensitive (GTK_WIDGET (self->input), FALSE);
-  gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), TRUE);
   /* Signed in, then refused (Access Denied, quota): the connection's
-   * security was still established, and is shown. */
+   * security was established, and stays in the details; the indicator
+   * says the session failed. */
   if (self->verdict == NULL && castellan_session_get_verdict (session) != NULL)
     self->verdict = castellan_verdict_copy (castellan_session_get_verdict (session));
-  show_verdict (self);
   if (error != NULL)
     {
+      const char *words = failure_words (error, &self->wants_account);
+
+      g_free (self->failure);
+      g_free (self->failure_message);
+      self->failure = g_strdup (words);
+      self->failure_message = g_strdup (error->message);
       feed_line (self, error->message, "\033[1;31m");
-      set_status (self, _("Disconnected"), FALSE);
+      set_status (self, words, FALSE);
       /* Read out with the status, as a command's output is. */
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->status_label),
                                       GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, error->message, -1);
+      update_broadcast_default (self);
+      show_verdict (self);
       g_signal_emit (self, signals[SIGNAL_FAILED], 0, error);
     }
   else
     {
+      gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), TRUE);
       feed_line (self, _("The remote session ended."), "\033[2m");
       set_status (self, _("Session ended"), FALSE);
+      show_verdict (self);
     }
 }
 
@@ -267,8 +412,10 @@ castellan_console_connect (CastellanConsole *self)
 
   drop_session (self);
   g_clear_pointer (&self->verdict, castellan_verdict_free);
-  gtk_revealer_set_reveal_child (self->notice_revealer, FALSE);
-  show_verdict (self);
+  g_clear_pointer (&self->failure, g_free);
+  g_clear_pointer (&self->failure_message, g_free);
+  g_clear_pointer (&self->downgrade, g_free);
+  update_broadcast_default (self);
   gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->input), FALSE);
   line = g_strdup_printf (_("Connecting to %s…"), url);
@@ -281,6 +428,7 @@ castellan_console_connect (CastellanConsole *self)
   g_signal_connect (self->session, "state-changed", G_CALLBACK (on_state_changed), self);
   g_signal_connect (self->session, "closed", G_CALLBACK (on_closed), self);
   castellan_session_open (self->session);
+  show_verdict (self);
 }
 
 void
@@ -289,7 +437,7 @@ castellan_console_send_line (CastellanConsole *self,
 {
   CastellanSessionState state;
 
-  if (self->session == NULL)
+  if (self->session == NULL || castellan_console_is_held (self))
     return;
   state = castellan_session_get_state (self->session);
   if (state != CASTELLAN_SESSION_READY && state != CASTELLAN_SESSION_BUSY)
@@ -380,6 +528,75 @@ on_reconnect (GtkButton        *button,
   castellan_console_connect (self);
 }
 
+typedef struct
+{
+  CastellanConsole *self;
+  GtkEditable *user;
+  GtkEditable *password;
+} AccountPrompt;
+
+static void
+account_answered (AdwMessageDialog *dialog,
+                  const char       *response,
+                  AccountPrompt    *p)
+{
+  if (g_str_equal (response, "connect"))
+    {
+      /* For this console only: the saved host keeps its account. */
+      g_free (p->self->options->user);
+      p->self->options->user = g_strdup (gtk_editable_get_text (p->user));
+      castellan_connect_options_set_password (p->self->options, gtk_editable_get_text (p->password));
+      castellan_console_connect (p->self);
+    }
+  gtk_editable_set_text (p->password, "");
+  g_object_unref (p->self);
+  g_free (p);
+}
+
+/* Access denied or a rejected sign-in: another account is what helps. */
+static void
+ask_account (CastellanConsole *self)
+{
+  AccountPrompt *p = g_new0 (AccountPrompt, 1);
+  g_autofree char *name = castellan_console_dup_title (self);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
+                                              _("Use Another Account"), name);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *user = gtk_entry_new ();
+  GtkWidget *password = gtk_password_entry_new ();
+
+  p->self = g_object_ref (self);
+  p->user = GTK_EDITABLE (user);
+  p->password = GTK_EDITABLE (password);
+  gtk_entry_set_placeholder_text (GTK_ENTRY (user), _("DOMAIN\\user or user@REALM"));
+  gtk_editable_set_text (p->user, self->options->user ? self->options->user : "");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (user), GTK_ACCESSIBLE_PROPERTY_LABEL, _("User"), -1);
+  gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (password), TRUE);
+  g_object_set (password, "activates-default", TRUE, NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (password), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
+  gtk_box_append (GTK_BOX (box), user);
+  gtk_box_append (GTK_BOX (box), password);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "connect", _("C_onnect"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "connect", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "connect");
+  g_signal_connect (dialog, "response", G_CALLBACK (account_answered), p);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (password);
+}
+
+static void
+on_banner_button (CastellanBanner  *banner,
+                  CastellanConsole *self)
+{
+  if (self->failure != NULL && self->wants_account)
+    ask_account (self);
+  else if (self->failure != NULL)
+    castellan_console_connect (self);
+  else
+    gtk_menu_button_popup (self->security_button);
+}
+
 /* Colours that follow the light or dark style of the desktop. */
 static void
 update_colors (CastellanConsole *self)
@@ -416,6 +633,9 @@ castellan_console_finalize (GObject *object)
   g_clear_object (&self->host);
   castellan_connect_options_free (self->options);
   castellan_verdict_free (self->verdict);
+  g_free (self->failure);
+  g_free (self->failure_message);
+  g_free (self->downgrade);
   g_ptr_array_unref (self->history);
   g_string_free (self->last_output, TRUE);
   G_OBJECT_CLASS (castellan_console_parent_class)->finalize (object);
@@ -438,14 +658,17 @@ castellan_console_class_init (CastellanConsoleClass *klass)
   signals[SIGNAL_LINE_ENTERED] = g_signal_new ("line-entered", G_TYPE_FROM_CLASS (klass),
                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_BROADCAST_CHANGED] = g_signal_new ("broadcast-changed", G_TYPE_FROM_CLASS (klass),
+                                                    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                    G_TYPE_NONE, 0);
 
   g_type_ensure (VTE_TYPE_TERMINAL);
+  g_type_ensure (CASTELLAN_TYPE_BANNER);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/castellan/Castellan/ui/castellan-console.ui");
   gtk_widget_class_bind_template_child (widget_class, CastellanConsole, search_bar);
   gtk_widget_class_bind_template_child (widget_class, CastellanConsole, search_entry);
-  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, notice_revealer);
-  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, CastellanConsole, banner);
   gtk_widget_class_bind_template_child (widget_class, CastellanConsole, terminal);
   gtk_widget_class_bind_template_child (widget_class, CastellanConsole, spinner);
   gtk_widget_class_bind_template_child (widget_class, CastellanConsole, status_label);
@@ -459,6 +682,8 @@ castellan_console_class_init (CastellanConsoleClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_input_key);
   gtk_widget_class_bind_template_callback (widget_class, on_search);
   gtk_widget_class_bind_template_callback (widget_class, on_reconnect);
+  gtk_widget_class_bind_template_callback (widget_class, on_banner_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_broadcast_toggle);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
 }
 
@@ -524,10 +749,11 @@ castellan_console_dup_title (CastellanConsole *self)
   return castellan_host_dup_display_name (self->host);
 }
 
+/* Whether typing broadcast from another tab reaches this one. */
 gboolean
 castellan_console_get_broadcast (CastellanConsole *self)
 {
-  return gtk_toggle_button_get_active (self->broadcast_toggle);
+  return castellan_console_is_open (self) && gtk_toggle_button_get_active (self->broadcast_toggle);
 }
 
 /* Broadcast on: the toggle shows on every tab that receives typing, and a
@@ -552,13 +778,44 @@ castellan_console_find (CastellanConsole *self)
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
 }
 
+/* Weaker than last time: a line in the banner, the comparison in the
+ * details, and the tab asks for attention. */
 void
 castellan_console_note_downgrade (CastellanConsole *self,
                                   const char       *message)
 {
-  gtk_label_set_label (self->notice_label, message);
-  gtk_revealer_set_reveal_child (self->notice_revealer, TRUE);
+  g_free (self->downgrade);
+  self->downgrade = g_strdup (message);
   feed_line (self, message, "\033[1;33m");
+  show_verdict (self);
+}
+
+gboolean
+castellan_console_is_downgraded (CastellanConsole *self)
+{
+  return self->downgrade != NULL;
+}
+
+const char *
+castellan_console_get_failure (CastellanConsole *self)
+{
+  return self->failure;
+}
+
+/* Connected and ready for a line, or running one. */
+gboolean
+castellan_console_is_open (CastellanConsole *self)
+{
+  CastellanSessionState state = self->session ? castellan_session_get_state (self->session)
+                                               : CASTELLAN_SESSION_CLOSED;
+
+  return self->failure == NULL && (state == CASTELLAN_SESSION_READY || state == CASTELLAN_SESSION_BUSY);
+}
+
+gboolean
+castellan_console_is_busy (CastellanConsole *self)
+{
+  return self->session != NULL && castellan_session_get_state (self->session) == CASTELLAN_SESSION_BUSY;
 }
 
 static void
@@ -639,4 +896,41 @@ void
 castellan_console_close (CastellanConsole *self)
 {
   drop_session (self);
+}
+
+/* A connection less protected than expected: nothing leaves this console,
+ * typed or broadcast, until the user has decided. */
+void
+castellan_console_set_held (CastellanConsole *self,
+                            gboolean          held)
+{
+  gboolean ready = self->session != NULL &&
+                   castellan_session_get_state (self->session) == CASTELLAN_SESSION_READY;
+
+  g_object_set_data (G_OBJECT (self), "castellan-held", GINT_TO_POINTER (held));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->input), ready && !held);
+  if (ready && !held)
+    castellan_console_focus_input (self);
+}
+
+gboolean
+castellan_console_is_held (CastellanConsole *self)
+{
+  return g_object_get_data (G_OBJECT (self), "castellan-held") != NULL;
+}
+
+/* The TrustedHosts entry that allowed this connection was removed: the
+ * session stays, but no longer cites it, and says what that means. */
+void
+castellan_console_trusted_entry_removed (CastellanConsole *self)
+{
+  g_autofree char *message = NULL;
+
+  if (self->verdict == NULL || self->verdict->trusted_hosts_entry == NULL)
+    return;
+  message = g_strdup_printf (_("The TrustedHosts entry “%s” that allowed this connection was removed: this session goes on, but a new connection to this host will be refused."),
+                             self->verdict->trusted_hosts_entry);
+  g_clear_pointer (&self->verdict->trusted_hosts_entry, g_free);
+  castellan_console_note_downgrade (self, message);
+  show_verdict (self);
 }

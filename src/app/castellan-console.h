@@ -14,7 +14,8 @@ G_DECLARE_FINAL_TYPE (CastellanConsole, castellan_console, CASTELLAN, CONSOLE, G
 
 /* A tab: a remote interpreter on one host, its output in a terminal, a
  * line editor with history below, and the connection's security always
- * in sight. Signals: ::security-changed, ::failed (GError*). */
+ * in sight. Signals: ::security-changed, ::failed (GError*),
+ * ::line-entered (char*), ::broadcast-changed. */
 CastellanConsole *castellan_console_new            (CastellanHost                 *host,
                                                     const CastellanConnectOptions *options,
                                                     CastellanInterpreter           interpreter);
@@ -37,5 +38,13 @@ void              castellan_console_bind_settings  (CastellanConsole *self,
                                                     GSettings        *settings);
 void              castellan_console_note_downgrade (CastellanConsole *self,
                                                     const char       *message);
+void              castellan_console_set_held       (CastellanConsole *self,
+                                                    gboolean          held);
+gboolean          castellan_console_is_held        (CastellanConsole *self);
+void              castellan_console_trusted_entry_removed (CastellanConsole *self);
+gboolean          castellan_console_is_downgraded  (CastellanConsole *self);
+const char       *castellan_console_get_failure    (CastellanConsole *self);
+gboolean          castellan_console_is_open        (CastellanConsole *self);
+gboolean          castellan_console_is_busy        (CastellanConsole *self);
 
 G_END_DECLS

@@ -11,9 +11,20 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CastellanHostEditor, castellan_host_editor, CASTELLAN, HOST_EDITOR, AdwWindow)
 
-/* Edits a host; ::saved is emitted after the fields were applied to it. */
-CastellanHostEditor *castellan_host_editor_new (GtkWindow     *parent,
-                                                CastellanHost *host,
-                                                gboolean       is_new);
+/* A change the editor proposes, shown in its fields and applied to the
+ * host only on Save. */
+typedef enum
+{
+  CASTELLAN_HOST_EDITOR_PROPOSE_HTTPS,  /* HTTPS on, its port */
+  CASTELLAN_HOST_EDITOR_PROPOSE_NAME,   /* type the DNS name for the address */
+} CastellanHostEditorProposal;
+
+/* Edits a host's fields in the editor alone; ::saved is emitted after they
+ * were applied to it. Until then the host is untouched. */
+CastellanHostEditor *castellan_host_editor_new     (GtkWindow                  *parent,
+                                                    CastellanHost              *host,
+                                                    gboolean                    is_new);
+void                 castellan_host_editor_propose (CastellanHostEditor        *self,
+                                                    CastellanHostEditorProposal proposal);
 
 G_END_DECLS

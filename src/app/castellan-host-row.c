@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "castellan-connect-flow.h"
 #include "castellan-host-row.h"
 #include "castellan-security.h"
 
@@ -16,6 +17,7 @@ struct _CastellanHostRow
   GtkImage *level_icon;
   GtkLabel *name_label;
   GtkLabel *detail_label;
+  GtkLabel *expected_label;
   GMenuModel *host_menu;
   GtkWidget *context_menu;
 
@@ -55,10 +57,29 @@ update (CastellanHostRow *self)
   gtk_label_set_label (self->name_label, name);
   gtk_label_set_label (self->detail_label, detail);
   gtk_image_set_from_icon_name (self->level_icon, castellan_security_icon_name (level));
+  castellan_security_apply_style (GTK_WIDGET (self->level_icon), castellan_security_style (level));
   description = g_strdup_printf ("%s%s%s%s%s", castellan_security_title (level),
                                  encryption ? ", " : "", encryption ? encryption : "",
                                  problem ? "; last attempt: " : "", problem ? problem : "");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->level_icon), description);
+  /* Never connected: what the policy says it will be. */
+  if (level == NULL)
+    {
+      g_autoptr(CastellanExpectation) expectation = castellan_connect_flow_expect (host);
+      g_autofree char *summary = expectation ? castellan_expectation_summary (expectation) : NULL;
+      g_autofree char *expected = summary ? g_strdup_printf (_("Expected: %s"), summary) : NULL;
+      g_autofree char *full = NULL;
+
+      gtk_label_set_label (self->expected_label, expected ? expected : "");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->expected_label), expected);
+      if (expected != NULL)
+        {
+          full = g_strdup_printf ("%s; %s", description, expected);
+          g_free (description);
+          description = g_steal_pointer (&full);
+        }
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->expected_label), level == NULL);
   castellan_security_set_accessible (GTK_WIDGET (self), name, description);
 }
 
@@ -98,6 +119,21 @@ on_secondary_click (GtkGestureClick  *gesture,
   gtk_popover_popup (GTK_POPOVER (self->context_menu));
 }
 
+/* The context menu from the keyboard (Menu, Shift+F10), under the row. */
+void
+castellan_host_row_popup_menu (CastellanHostRow *self)
+{
+  GdkRectangle rect = { gtk_widget_get_width (GTK_WIDGET (self)) / 2,
+                        gtk_widget_get_height (GTK_WIDGET (self)), 1, 1 };
+
+  if (self->host == NULL)
+    return;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.select-host", "s",
+                              castellan_host_get_id (self->host));
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->context_menu), &rect);
+  gtk_popover_popup (GTK_POPOVER (self->context_menu));
+}
+
 static void
 castellan_host_row_dispose (GObject *object)
 {
@@ -127,6 +163,7 @@ castellan_host_row_class_init (CastellanHostRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, level_icon);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, name_label);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, detail_label);
+  gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, expected_label);
   gtk_widget_class_bind_template_child (widget_class, CastellanHostRow, host_menu);
   gtk_widget_class_bind_template_callback (widget_class, on_secondary_click);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);

@@ -15,5 +15,6 @@ GtkWidget     *castellan_host_row_new      (void);
 void           castellan_host_row_set_host (CastellanHostRow *self,
                                             CastellanHost    *host);
 CastellanHost *castellan_host_row_get_host (CastellanHostRow *self);
+void           castellan_host_row_popup_menu (CastellanHostRow *self);
 
 G_END_DECLS

@@ -17,6 +17,9 @@ typedef struct
   GtkImage *icon;
   GtkLabel *output_label;
   GString *output;
+  char *outcome;      /* "Exit 0" or the error, once done */
+  gboolean failed;
+  guint index;
 } HostView;
 
 struct _CastellanResults
@@ -25,8 +28,14 @@ struct _CastellanResults
 
   GtkWidget *box;
   GtkLabel *summary;
+  GtkListBox *list;
+  GtkWidget *retry;
+  GtkWidget *copy;
   GPtrArray *hosts;
+  GPtrArray *options;
   GPtrArray *oneshots;
+  GArray *run_map;    /* this run's index to the host's view */
+  char *command;
   HostView *views;
   GCancellable *cancellable;
   guint done;
@@ -46,10 +55,33 @@ on_output (guint            index,
            gpointer         user_data)
 {
   CastellanResults *self = user_data;
-  HostView *v = &self->views[index];
+  HostView *v = &self->views[g_array_index (self->run_map, guint, index)];
 
   if (v->output->len < OUTPUT_MAX)
     g_string_append_len (v->output, (const char *) data, MIN (length, OUTPUT_MAX - v->output->len));
+}
+
+/* The first line of the output, for the row's subtitle. */
+static char *
+first_line (const char *text)
+{
+  const char *start = text;
+  const char *end;
+
+  while (*start == '\r' || *start == '\n' || *start == ' ')
+    start++;
+  end = start + strcspn (start, "\r\n");
+  return g_strndup (start, end - start);
+}
+
+static void
+update_summary (CastellanResults *self)
+{
+  g_autofree char *summary = g_strdup_printf (_("%u of %u hosts done, %u failed"), self->done,
+                                              self->hosts->len, self->failed);
+
+  gtk_label_set_label (self->summary, summary);
+  gtk_widget_set_sensitive (self->retry, self->done == self->hosts->len && self->failed > 0);
 }
 
 static void
@@ -60,35 +92,62 @@ on_host_done (guint             index,
               gpointer          user_data)
 {
   CastellanResults *self = user_data;
-  HostView *v = &self->views[index];
+  HostView *v = &self->views[g_array_index (self->run_map, guint, index)];
   const CastellanVerdict *verdict = castellan_oneshot_get_verdict (oneshot);
   g_autofree char *subtitle = NULL;
   g_autofree char *description = NULL;
   g_autofree char *text = g_utf8_make_valid (v->output->str, v->output->len);
-  g_autofree char *summary = NULL;
+  g_autofree char *line = first_line (text);
 
   self->done++;
+  g_free (v->outcome);
   if (error != NULL)
     {
       self->failed++;
+      v->failed = TRUE;
+      v->outcome = g_strdup (error->message);
       subtitle = g_strdup (error->message);
+      description = g_strdup_printf ("%s: %s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (v->row)),
+                                     error->message);
       gtk_image_set_from_icon_name (v->icon, "dialog-error-symbolic");
+      castellan_security_apply_style (GTK_WIDGET (v->icon), "error");
     }
   else
     {
+      const char *level = castellan_verdict_level_id (castellan_verdict_get_level (verdict));
       g_autofree char *security = castellan_security_describe (verdict);
 
-      subtitle = g_strdup_printf (_("Exit %d · %s"), exit_code, security);
-      gtk_image_set_from_icon_name (v->icon, castellan_security_icon_name (
-        castellan_verdict_level_id (castellan_verdict_get_level (verdict))));
+      /* A command that ran and failed counts as failed, too. */
+      v->failed = exit_code != 0;
+      if (v->failed)
+        self->failed++;
+      v->outcome = g_strdup_printf (_("Exit %d"), exit_code);
+      subtitle = *line ? g_strdup_printf ("%s · %s", v->outcome, line) : g_strdup (v->outcome);
+      description = g_strdup_printf ("%s: %s · %s%s%s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (v->row)),
+                                     v->outcome, security, *line ? " · " : "", line);
+      gtk_image_set_from_icon_name (v->icon, castellan_security_icon_name (level));
+      castellan_security_apply_style (GTK_WIDGET (v->icon), castellan_security_style (level));
     }
   adw_expander_row_set_subtitle (v->row, subtitle);
-  description = g_strdup_printf ("%s: %s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (v->row)), subtitle);
   gtk_accessible_update_property (GTK_ACCESSIBLE (v->row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
                                   description, -1);
   gtk_label_set_label (v->output_label, *text ? text : _("(no output)"));
-  summary = g_strdup_printf (_("%u of %u hosts done, %u failed"), self->done, self->hosts->len, self->failed);
-  gtk_label_set_label (self->summary, summary);
+  gtk_list_box_invalidate_sort (self->list);
+  update_summary (self);
+}
+
+/* Failures first, then in the order the hosts were chosen. */
+static int
+sort_rows (GtkListBoxRow *a,
+           GtkListBoxRow *b,
+           gpointer       user_data)
+{
+  HostView *va = g_object_get_data (G_OBJECT (a), "view");
+  HostView *vb = g_object_get_data (G_OBJECT (b), "view");
+
+  if (va->failed != vb->failed)
+    return va->failed ? -1 : 1;
+  return (int) va->index - (int) vb->index;
 }
 
 static void
@@ -108,6 +167,80 @@ on_open_consoles (GtkButton        *button,
   g_signal_emit (self, signals[SIGNAL_OPEN_CONSOLES], 0, self->hosts);
 }
 
+/* Runs the command on the hosts whose views are listed (all, or the
+ * failed ones again). */
+static void
+run_on (CastellanResults *self,
+        GArray           *views)
+{
+  g_auto(GStrv) words = g_strsplit (self->command, " ", 2);
+  const char *args[] = { words[1], NULL };
+
+  g_clear_pointer (&self->oneshots, g_ptr_array_unref);
+  g_clear_pointer (&self->run_map, g_array_unref);
+  self->oneshots = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_oneshot_free);
+  self->run_map = g_array_ref (views);
+  for (guint i = 0; i < views->len; i++)
+    {
+      guint index = g_array_index (views, guint, i);
+      HostView *v = &self->views[index];
+
+      g_string_truncate (v->output, 0);
+      v->failed = FALSE;
+      adw_expander_row_set_subtitle (v->row, _("Waiting…"));
+      gtk_image_set_from_icon_name (v->icon, "content-loading-symbolic");
+      castellan_security_apply_style (GTK_WIDGET (v->icon), NULL);
+      gtk_label_set_label (v->output_label, _("Running…"));
+      g_ptr_array_add (self->oneshots,
+                       castellan_oneshot_new (g_ptr_array_index (self->options, index), NULL, words[0],
+                                              words[1] ? args : NULL));
+    }
+  gtk_list_box_invalidate_sort (self->list);
+  update_summary (self);
+  castellan_fanout_run_async (self->oneshots, CASTELLAN_DEFAULT_THROTTLE, on_output, on_host_done,
+                              self, self->cancellable, fanout_done, g_object_ref (self));
+}
+
+static void
+on_retry_failed (GtkButton        *button,
+                 CastellanResults *self)
+{
+  g_autoptr(GArray) views = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  for (guint i = 0; i < self->hosts->len; i++)
+    if (self->views[i].failed)
+      g_array_append_val (views, i);
+  if (views->len == 0)
+    return;
+  self->done -= views->len;
+  self->failed -= views->len;
+  run_on (self, views);
+}
+
+/* Every host's output under its name, in the order shown. */
+static void
+on_copy_output (GtkButton        *button,
+                CastellanResults *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      HostView *v = g_object_get_data (G_OBJECT (row), "view");
+      g_autofree char *output = NULL;
+
+      if (v == NULL)
+        continue;
+      output = g_utf8_make_valid (v->output->str, v->output->len);
+      g_string_append_printf (text, "== %s (%s) ==\n%s%s",
+                              adw_preferences_row_get_title (ADW_PREFERENCES_ROW (v->row)),
+                              v->outcome ? v->outcome : _("not done"), output,
+                              g_str_has_suffix (output, "\n") || *output == '\0' ? "" : "\n");
+    }
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), text->str);
+}
+
 static void
 castellan_results_dispose (GObject *object)
 {
@@ -124,10 +257,16 @@ castellan_results_finalize (GObject *object)
   CastellanResults *self = CASTELLAN_RESULTS (object);
 
   for (guint i = 0; self->hosts && i < self->hosts->len; i++)
-    g_string_free (self->views[i].output, TRUE);
+    {
+      g_string_free (self->views[i].output, TRUE);
+      g_free (self->views[i].outcome);
+    }
   g_free (self->views);
   g_clear_pointer (&self->hosts, g_ptr_array_unref);
   g_clear_pointer (&self->oneshots, g_ptr_array_unref);
+  g_clear_pointer (&self->options, g_ptr_array_unref);
+  g_clear_pointer (&self->run_map, g_array_unref);
+  g_free (self->command);
   g_clear_object (&self->cancellable);
   G_OBJECT_CLASS (castellan_results_parent_class)->finalize (object);
 }
@@ -164,15 +303,17 @@ castellan_results_new (GPtrArray  *hosts,
   GtkWidget *scroller = gtk_scrolled_window_new ();
   GtkWidget *page = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *title = gtk_label_new (command);
   GtkWidget *open = gtk_button_new_with_mnemonic (_("_Open Consoles for All"));
   GtkWidget *list = gtk_list_box_new ();
-  g_auto(GStrv) words = g_strsplit (command, " ", 2);
-  const char *args[] = { words[1], NULL };
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (guint));
 
   self->hosts = g_ptr_array_ref (hosts);
+  self->options = g_ptr_array_ref (options);
+  self->command = g_strdup (command);
   self->views = g_new0 (HostView, hosts->len);
-  self->oneshots = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_oneshot_free);
+  self->list = GTK_LIST_BOX (list);
 
   gtk_widget_set_margin_start (page, 18);
   gtk_widget_set_margin_end (page, 18);
@@ -181,16 +322,26 @@ castellan_results_new (GPtrArray  *hosts,
   gtk_widget_add_css_class (title, "title-3");
   gtk_widget_add_css_class (title, "monospace");
   gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
   gtk_widget_set_hexpand (title, TRUE);
-  g_signal_connect (open, "clicked", G_CALLBACK (on_open_consoles), self);
   gtk_box_append (GTK_BOX (header), title);
-  gtk_box_append (GTK_BOX (header), open);
   gtk_box_append (GTK_BOX (page), header);
+  self->retry = gtk_button_new_with_mnemonic (_("_Retry Failed"));
+  self->copy = gtk_button_new_with_mnemonic (_("_Copy Output"));
+  g_signal_connect (self->retry, "clicked", G_CALLBACK (on_retry_failed), self);
+  g_signal_connect (self->copy, "clicked", G_CALLBACK (on_copy_output), self);
+  g_signal_connect (open, "clicked", G_CALLBACK (on_open_consoles), self);
+  gtk_box_append (GTK_BOX (buttons), self->retry);
+  gtk_box_append (GTK_BOX (buttons), self->copy);
+  gtk_box_append (GTK_BOX (buttons), open);
+  gtk_box_append (GTK_BOX (page), buttons);
   self->summary = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_xalign (self->summary, 0);
+  gtk_label_set_wrap (self->summary, TRUE);
   gtk_widget_add_css_class (GTK_WIDGET (self->summary), "dim-label");
   gtk_box_append (GTK_BOX (page), GTK_WIDGET (self->summary));
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_list_box_set_sort_func (GTK_LIST_BOX (list), sort_rows, NULL, NULL);
   gtk_widget_add_css_class (list, "boxed-list");
   gtk_box_append (GTK_BOX (page), list);
 
@@ -201,11 +352,12 @@ castellan_results_new (GPtrArray  *hosts,
       g_autofree char *name = castellan_host_dup_display_name (host);
       GtkWidget *output = gtk_label_new (_("Running…"));
 
+      v->index = i;
       v->output = g_string_new (NULL);
       v->row = ADW_EXPANDER_ROW (adw_expander_row_new ());
+      g_object_set_data (G_OBJECT (v->row), "view", v);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (v->row), name);
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (v->row), FALSE);
-      adw_expander_row_set_subtitle (v->row, _("Waiting…"));
       v->icon = GTK_IMAGE (gtk_image_new_from_icon_name ("content-loading-symbolic"));
       adw_expander_row_add_prefix (v->row, GTK_WIDGET (v->icon));
       v->output_label = GTK_LABEL (output);
@@ -220,15 +372,12 @@ castellan_results_new (GPtrArray  *hosts,
       gtk_widget_set_margin_bottom (output, 6);
       adw_expander_row_add_row (v->row, output);
       gtk_list_box_append (GTK_LIST_BOX (list), GTK_WIDGET (v->row));
-      g_ptr_array_add (self->oneshots,
-                       castellan_oneshot_new (g_ptr_array_index (options, i), NULL, words[0],
-                                              words[1] ? args : NULL));
+      g_array_append_val (all, i);
     }
 
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), page);
   self->box = scroller;
   gtk_widget_set_parent (scroller, GTK_WIDGET (self));
-  castellan_fanout_run_async (self->oneshots, CASTELLAN_DEFAULT_THROTTLE, on_output, on_host_done,
-                              self, self->cancellable, fanout_done, g_object_ref (self));
+  run_on (self, all);
   return self;
 }

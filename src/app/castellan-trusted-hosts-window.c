@@ -20,6 +20,8 @@ typedef struct
   char *unreadable;  /* why the file could not be read: it is then never saved over */
   CastellanTrustedHosts *list;
   char *pending;  /* entries waiting for confirmation */
+  void (*changed) (gpointer data);
+  gpointer changed_data;
 } Manager;
 
 static void rebuild (Manager *m);
@@ -55,33 +57,8 @@ save (Manager *m)
       adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (m->window), toast);
     }
   rebuild (m);
-}
-
-static char *
-covered_hosts (Manager    *m,
-               const char *entry)
-{
-  GListModel *hosts = castellan_inventory_get_hosts (m->inventory);
-  guint n = g_list_model_get_n_items (hosts);
-  g_autoptr(GString) names = g_string_new (NULL);
-  guint count = 0;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(CastellanHost) host = g_list_model_get_item (hosts, i);
-      const char *address = castellan_host_get_address (host);
-
-      if (address == NULL || !castellan_trust_entry_matches (entry, address))
-        continue;
-      if (count++ < 5)
-        g_string_append_printf (names, "%s%s", names->len ? ", " : "", address);
-    }
-  if (count == 0)
-    return g_strdup (_("Covers no saved host"));
-  if (count > 5)
-    g_string_append_printf (names, _(" and %u more"), count - 5);
-  return g_strdup_printf (ngettext ("Covers %u saved host: %s", "Covers %u saved hosts: %s", count),
-                          count, names->str);
+  if (m->changed != NULL)
+    m->changed (m->changed_data);
 }
 
 static void
@@ -106,13 +83,12 @@ rebuild (Manager *m)
     {
       const char *entry = castellan_trusted_hosts_get_entry (m->list, i);
       CastellanTrustRisk risk = castellan_trust_entry_risk (entry);
-      g_autofree char *covers = covered_hosts (m, entry);
+      g_autofree char *covers = castellan_trust_entry_covered (entry, m->inventory);
       g_autofree char *reach = castellan_trust_entry_describe_reach (entry);
       g_autofree char *subtitle = g_strdup_printf ("%s\n%s", reach, covers);
       GtkWidget *row = adw_action_row_new ();
-      GtkWidget *badge = gtk_label_new (risk == CASTELLAN_TRUST_RISK_CRITICAL ? _("Every host")
-                                        : risk == CASTELLAN_TRUST_RISK_BROAD ? _("Many hosts")
-                                        : _("One host"));
+      const char *style = NULL;
+      GtkWidget *badge = gtk_label_new (castellan_trust_entry_class (entry, m->inventory, &style));
       GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
       g_autofree char *remove_label = g_strdup_printf (_("Remove %s"), entry);
       g_autofree char *description = g_strdup_printf (_("Risk: %s. %s %s"),
@@ -123,8 +99,7 @@ rebuild (Manager *m)
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry);
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      gtk_widget_add_css_class (badge, risk == CASTELLAN_TRUST_RISK_NARROW ? "dim-label"
-                                       : risk == CASTELLAN_TRUST_RISK_BROAD ? "warning" : "error");
+      gtk_widget_add_css_class (badge, style);
       gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
       gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
       gtk_widget_add_css_class (remove, "flat");
@@ -181,7 +156,7 @@ on_add (AdwEntryRow *row,
   gtk_editable_set_text (GTK_EDITABLE (row), "");
   g_free (m->pending);
   m->pending = g_steal_pointer (&normalised);
-  castellan_trust_confirm_add (m->window, m->pending, add_confirmed, m);
+  castellan_trust_confirm_add (m->window, m->pending, m->inventory, add_confirmed, m);
 }
 
 static void
@@ -197,7 +172,9 @@ on_copy (GtkButton *button,
 
 GtkWindow *
 castellan_trusted_hosts_window_new (GtkWindow          *parent,
-                                    CastellanInventory *inventory)
+                                    CastellanInventory *inventory,
+                                    GCallback           changed,
+                                    gpointer            data)
 {
   Manager *m = g_new0 (Manager, 1);
   GtkWidget *page = adw_preferences_page_new ();
@@ -213,6 +190,8 @@ castellan_trusted_hosts_window_new (GtkWindow          *parent,
   gtk_window_set_title (m->window, _("TrustedHosts"));
   adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (m->window), FALSE);
   m->rows = g_ptr_array_new ();
+  m->changed = (void (*) (gpointer)) changed;
+  m->changed_data = data;
   m->inventory = g_object_ref (inventory);
   m->path = castellan_trusted_hosts_default_path ();
   m->list = castellan_trusted_hosts_load (m->path, &error);
@@ -227,8 +206,8 @@ castellan_trusted_hosts_window_new (GtkWindow          *parent,
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (about), _("Hosts Whose Identity Is Not Verified"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (about),
     _("NTLM over HTTP cannot prove which machine answers. Castellan refuses it, like Windows, except for the hosts listed here. An entry does not make a host trustworthy: it only means you accept not knowing who answers."));
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (add), _("Add entries (srv01, *.corp.example, 10.0.0.*, <local>)"));
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (add), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (add), _("Add entries (srv01, *.corp.example, 10.0.0.*, <local>)"));
   adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (add), TRUE);
   g_signal_connect (add, "apply", G_CALLBACK (on_add), m);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (about), add);

@@ -7,7 +7,11 @@
 
 G_BEGIN_DECLS
 
+/* @changed is called after every save, so that what cites an entry can
+ * check that it is still there. */
 GtkWindow *castellan_trusted_hosts_window_new (GtkWindow          *parent,
-                                               CastellanInventory *inventory);
+                                               CastellanInventory *inventory,
+                                               GCallback           changed,
+                                               gpointer            data);
 
 G_END_DECLS

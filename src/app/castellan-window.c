@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "castellan-bench-probe.h"
+#include "castellan-connect-flow.h"
 #include "castellan-console.h"
 #include "castellan-error.h"
 #include "castellan-host-editor.h"
@@ -86,6 +87,7 @@ update_sidebar (CastellanWindow *self)
   guint n = g_list_model_get_n_items (castellan_inventory_get_hosts (inventory (self)));
 
   gtk_stack_set_visible_child_name (self->sidebar_stack, n > 0 ? "list" : "empty");
+  castellan_window_update_empty (self);
 }
 
 static void
@@ -176,10 +178,10 @@ editor_saved (CastellanHostEditor *editor,
   update_sidebar (self);
 }
 
-static void
-open_editor (CastellanWindow *self,
-             CastellanHost   *host,
-             gboolean         is_new)
+CastellanHostEditor *
+castellan_window_edit_host (CastellanWindow *self,
+                            CastellanHost   *host,
+                            gboolean         is_new)
 {
   CastellanHostEditor *editor = castellan_host_editor_new (GTK_WINDOW (self), host, is_new);
 
@@ -188,6 +190,7 @@ open_editor (CastellanWindow *self,
     g_object_set_data (G_OBJECT (editor), "is-new", GINT_TO_POINTER (1));
   g_signal_connect_object (editor, "saved", G_CALLBACK (editor_saved), self, 0);
   gtk_window_present (GTK_WINDOW (editor));
+  return editor;
 }
 
 static void
@@ -205,7 +208,7 @@ add_host_action (GtkWidget  *widget,
 
       g_object_set (host, "https", g_settings_get_boolean (settings, "default-https"), "auth", auth, NULL);
     }
-  open_editor (self, host, TRUE);
+  castellan_window_edit_host (self, host, TRUE);
 }
 
 static void
@@ -217,7 +220,7 @@ edit_selected_action (GtkWidget  *widget,
   g_autoptr(CastellanHost) host = selected_host (self);
 
   if (host != NULL)
-    open_editor (self, host, FALSE);
+    castellan_window_edit_host (self, host, FALSE);
 }
 
 static void
@@ -232,7 +235,7 @@ duplicate_selected_action (GtkWidget  *widget,
   if (host == NULL)
     return;
   copy = castellan_host_duplicate (host);
-  open_editor (self, copy, TRUE);
+  castellan_window_edit_host (self, copy, TRUE);
 }
 
 /* The last verdict of a host, in full, from its page in the list. */
@@ -245,14 +248,15 @@ security_selected_action (GtkWidget  *widget,
   g_autoptr(CastellanHost) host = selected_host (self);
   g_autoptr(CastellanVerdict) verdict = NULL;
   g_autofree char *name = NULL;
+  g_autofree char *expected = NULL;
   GtkWidget *dialog;
 
   if (host == NULL)
     return;
   name = castellan_host_dup_display_name (host);
   verdict = castellan_host_dup_last_verdict (host);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), name,
-                                   verdict ? NULL : _("Never connected: connect once to see how this host is proven and how the traffic is protected."));
+  expected = verdict ? NULL : castellan_connect_flow_describe_expected (host);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), name, expected);
   if (verdict != NULL)
     adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), castellan_security_details (verdict));
   adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
@@ -323,33 +327,18 @@ on_console_security (CastellanConsole *console,
   AdwTabPage *page = adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console));
   const CastellanVerdict *verdict = castellan_console_get_verdict (console);
   CastellanHost *host = castellan_console_get_host (console);
-  const char *level = verdict ? castellan_verdict_level_id (castellan_verdict_get_level (verdict)) : NULL;
-  g_autoptr(GIcon) icon = g_themed_icon_new (castellan_security_icon_name (level));
-  g_autofree char *description = verdict ? castellan_security_describe (verdict)
-                                         : g_strdup (_("Connecting…"));
-  g_autoptr(CastellanVerdict) previous = NULL;
 
   if (page == NULL)
     return;
-  adw_tab_page_set_indicator_icon (page, icon);
-  adw_tab_page_set_indicator_tooltip (page, description);
-  adw_tab_page_set_loading (page, castellan_console_is_connecting (console));
-  if (verdict == NULL)
+  castellan_window_update_tab (self, console);
+  castellan_window_update_broadcast (self);
+  if (verdict == NULL || castellan_console_is_downgraded (console))
     return;
 
-  /* Never downgraded silently: a weaker verdict than last time is said. */
-  previous = castellan_host_dup_last_verdict (host);
-  if (previous != NULL && castellan_verdict_is_weaker_than (verdict, previous))
-    {
-      g_autofree char *message = g_strdup_printf (_("Weaker than last time: this connection is “%s” (%s), the previous one was “%s” (%s)."),
-                                                  castellan_verdict_level_title (castellan_verdict_get_level (verdict)),
-                                                  verdict->encryption,
-                                                  castellan_verdict_level_title (castellan_verdict_get_level (previous)),
-                                                  previous->encryption);
-
-      castellan_console_note_downgrade (console, message);
-      castellan_window_toast (self, message);
-    }
+  /* Never downgraded silently: below what was expected or than last
+   * time, nothing is sent until the user decides. */
+  if (castellan_connect_flow_check_verdict (self, console))
+    return;
   castellan_host_set_verdict (host, verdict);
   if (castellan_inventory_find (inventory (self), castellan_host_get_id (host)) != NULL)
     save_inventory (self);
@@ -362,6 +351,7 @@ on_line_entered (CastellanConsole *console,
 {
   guint n;
 
+  /* Typed into a console left out of the broadcast: it stays there. */
   if (!gtk_toggle_button_get_active (self->broadcast_button) || !castellan_console_get_broadcast (console))
     return;
   n = adw_tab_view_get_n_pages (self->tab_view);
@@ -374,10 +364,10 @@ on_line_entered (CastellanConsole *console,
     }
 }
 
-static void
-start_console (CastellanWindow               *self,
-               CastellanHost                 *host,
-               const CastellanConnectOptions *options)
+CastellanConsole *
+castellan_window_start_console (CastellanWindow               *self,
+                                CastellanHost                 *host,
+                                const CastellanConnectOptions *options)
 {
   GSettings *settings = castellan_application_get_settings (self->app);
   const char *shell = castellan_host_get_shell (host);
@@ -393,13 +383,16 @@ start_console (CastellanWindow               *self,
   g_signal_connect_object (console, "security-changed", G_CALLBACK (on_console_security), self, 0);
   g_signal_connect_object (console, "failed", G_CALLBACK (on_console_failed), self, 0);
   g_signal_connect_object (console, "line-entered", G_CALLBACK (on_line_entered), self, 0);
+  g_signal_connect_object (console, "broadcast-changed", G_CALLBACK (castellan_window_update_broadcast),
+                           self, G_CONNECT_SWAPPED);
   page = adw_tab_view_append (self->tab_view, GTK_WIDGET (console));
   adw_tab_page_set_title (page, title);
   adw_tab_view_set_selected_page (self->tab_view, page);
-  castellan_console_set_broadcast_active (console, gtk_toggle_button_get_active (self->broadcast_button));
+  castellan_window_show_content (self);
   on_console_security (console, self);
   castellan_console_connect (console);
   castellan_console_focus_input (console);
+  return console;
 }
 
 CastellanConnectOptions *
@@ -430,239 +423,16 @@ castellan_window_options_for (CastellanWindow *self,
   return options;
 }
 
-typedef struct
-{
-  CastellanWindow *self;
-  CastellanHost *host;
-  CastellanConnectOptions *options;
-  GtkPasswordEntry *entry;
-  GtkCheckButton *remember;
-} PasswordPrompt;
-
-static void
-password_prompt_free (PasswordPrompt *p)
-{
-  g_object_unref (p->self);
-  g_object_unref (p->host);
-  castellan_connect_options_free (p->options);
-  g_free (p);
-}
-
-static void
-password_answered (AdwMessageDialog *dialog,
-                   const char       *response,
-                   PasswordPrompt   *p)
-{
-  if (g_str_equal (response, "connect"))
-    {
-      const char *password = gtk_editable_get_text (GTK_EDITABLE (p->entry));
-
-      castellan_connect_options_set_password (p->options, password);
-      if (gtk_check_button_get_active (p->remember))
-        {
-          g_autofree char *label = g_strdup_printf (_("WinRM password for %s on %s"),
-                                                    castellan_host_get_user (p->host),
-                                                    castellan_host_get_address (p->host));
-
-          castellan_secrets_store_async (castellan_host_get_id (p->host), castellan_host_get_user (p->host),
-                                         label, password, NULL, NULL, NULL);
-        }
-      gtk_editable_set_text (GTK_EDITABLE (p->entry), "");
-      start_console (p->self, p->host, p->options);
-    }
-  password_prompt_free (p);
-}
-
-static void
-ask_password (CastellanWindow         *self,
-              CastellanHost           *host,
-              CastellanConnectOptions *options)
-{
-  PasswordPrompt *p = g_new0 (PasswordPrompt, 1);
-  g_autofree char *body = g_strdup_printf (_("Password of %s for %s"), castellan_host_get_user (host),
-                                           castellan_host_get_address (host));
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Sign In"), body);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-
-  p->self = g_object_ref (self);
-  p->host = g_object_ref (host);
-  p->options = options;
-  p->entry = GTK_PASSWORD_ENTRY (gtk_password_entry_new ());
-  gtk_password_entry_set_show_peek_icon (p->entry, TRUE);
-  g_object_set (p->entry, "activates-default", TRUE, NULL);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (p->entry), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
-  p->remember = GTK_CHECK_BUTTON (gtk_check_button_new_with_mnemonic (_("_Remember in the keyring")));
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (p->entry));
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (p->remember));
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "connect", _("C_onnect"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "connect", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "connect");
-  g_signal_connect (dialog, "response", G_CALLBACK (password_answered), p);
-  gtk_window_present (GTK_WINDOW (dialog));
-  gtk_widget_grab_focus (GTK_WIDGET (p->entry));
-}
-
-static void
-password_looked_up (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  PasswordPrompt *p = user_data;
-  g_autoptr(GError) error = NULL;
-  char *password = castellan_secrets_lookup_finish (result, &error);
-
-  if (password != NULL)
-    {
-      castellan_connect_options_set_password (p->options, password);
-      castellan_secrets_wipe (password);
-      start_console (p->self, p->host, p->options);
-      password_prompt_free (p);
-      return;
-    }
-  ask_password (p->self, p->host, g_steal_pointer (&p->options));
-  password_prompt_free (p);
-}
-
-static void show_refusal (CastellanWindow *self, CastellanHost *host, AdwTabPage *page,
-                          const GError *error);
-
-/* Opens a console tab. The policy goes first: a refused host is refused
- * before anyone is asked for a password. A host with a user name needs its
- * password, from the keyring or asked for; without one, the Kerberos
- * ticket is used. */
-void
-castellan_window_open_console (CastellanWindow *self,
-                               CastellanHost   *host)
-{
-  CastellanConnectOptions *options = castellan_window_options_for (self, host);
-  const char *user = castellan_host_get_user (host);
-  CastellanPolicyDecision decision;
-  g_autoptr(GError) refusal = NULL;
-  PasswordPrompt *p;
-
-  if (options == NULL)
-    return;
-  if (!castellan_policy_decide (options->endpoint, options->auth, options->trusted_hosts,
-                                options->allow_unencrypted, &decision, &refusal))
-    {
-      show_refusal (self, host, NULL, refusal);
-      castellan_connect_options_free (options);
-      return;
-    }
-  castellan_policy_decision_clear (&decision);
-  if (user == NULL || *user == '\0')
-    {
-      start_console (self, host, options);
-      castellan_connect_options_free (options);
-      return;
-    }
-  p = g_new0 (PasswordPrompt, 1);
-  p->self = g_object_ref (self);
-  p->host = g_object_ref (host);
-  p->options = options;
-  castellan_secrets_lookup_async (castellan_host_get_id (host), user, NULL, password_looked_up, p);
-}
-
-typedef struct
-{
-  CastellanWindow *self;
-  CastellanHost *host;
-  AdwTabPage *page;
-} Refusal;
-
-static void
-trust_confirmed (const char *response,
-                 gpointer    user_data)
-{
-  Refusal *r = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (g_str_equal (response, "add"))
-    {
-      if (!castellan_trust_save_entry (castellan_host_get_address (r->host), &error))
-        castellan_window_toast (r->self, error->message);
-      else
-        {
-          if (r->page != NULL)
-            adw_tab_view_close_page (r->self->tab_view, r->page);
-          castellan_window_open_console (r->self, r->host);
-        }
-    }
-  g_object_unref (r->self);
-  g_object_unref (r->host);
-  g_free (r);
-}
-
-static void
-refusal_answered (const char *response,
-                  gpointer    user_data)
-{
-  Refusal *r = user_data;
-
-  if (g_str_equal (response, "trust"))
-    {
-      castellan_trust_confirm_add (GTK_WINDOW (r->self), castellan_host_get_address (r->host),
-                                   trust_confirmed, r);
-      return;
-    }
-  if (g_str_equal (response, "https"))
-    {
-      g_object_set (r->host, "https", TRUE, NULL);
-      open_editor (r->self, r->host, castellan_inventory_find (inventory (r->self),
-                                                               castellan_host_get_id (r->host)) == NULL);
-    }
-  g_object_unref (r->self);
-  g_object_unref (r->host);
-  g_free (r);
-}
-
-/* What went wrong last time, in a few words for the host's row. */
-static void
-note_problem (CastellanWindow *self,
-              CastellanHost   *host,
-              const GError    *error)
-{
-  const char *words = g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_ACCESS_DENIED) ? _("Access denied")
-                    : g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED) ? _("Refused by policy")
-                    : g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CREDENTIALS_REJECTED) ? _("Sign-in rejected")
-                    : g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_BAD_CERTIFICATE) ? _("Certificate not trusted")
-                    : _("Connection failed");
-
-  g_object_set (host, "last-problem", words, NULL);
-  if (castellan_inventory_find (inventory (self), castellan_host_get_id (host)) != NULL)
-    save_inventory (self);
-}
-
-static void
-show_refusal (CastellanWindow *self,
-              CastellanHost   *host,
-              AdwTabPage      *page,
-              const GError    *error)
-{
-  Refusal *r = g_new0 (Refusal, 1);
-  g_autofree char *name = castellan_host_dup_display_name (host);
-  const char *auth = castellan_host_get_auth (host);
-  gboolean trust_helps = !castellan_host_get_https (host) &&
-                         (auth == NULL || g_str_equal (auth, "negotiate") || g_str_equal (auth, "ntlm"));
-
-  note_problem (self, host, error);
-  r->self = g_object_ref (self);
-  r->host = g_object_ref (host);
-  r->page = page;
-  castellan_trust_refused (GTK_WINDOW (self), name, error->message, trust_helps, refusal_answered, r);
-}
-
 static void
 on_console_failed (CastellanConsole *console,
                    const GError     *error,
                    CastellanWindow  *self)
 {
   if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED))
-    show_refusal (self, castellan_console_get_host (console),
-                  adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console)), error);
+    castellan_connect_flow_refused (self, castellan_console_get_host (console),
+                                    adw_tab_view_get_page (self->tab_view, GTK_WIDGET (console)), error);
   else if (!g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED))
-    note_problem (self, castellan_console_get_host (console), error);
+    castellan_window_note_problem (self, castellan_console_get_host (console), error);
 }
 
 static void
@@ -753,17 +523,14 @@ on_pages_changed (CastellanWindow *self)
   gboolean any = adw_tab_view_get_n_pages (self->tab_view) > 0;
 
   gtk_stack_set_visible_child_name (self->main_stack, any ? "tabs" : "empty");
+  castellan_window_update_broadcast (self);
 }
 
 static gboolean
 on_close_page (CastellanWindow *self,
                AdwTabPage      *page)
 {
-  CastellanConsole *console = console_at (self, page);
-
-  if (console != NULL)
-    castellan_console_close (console);
-  adw_tab_view_close_page_finish (self->tab_view, page, TRUE);
+  castellan_window_close_page (self, page);
   return GDK_EVENT_STOP;
 }
 
@@ -780,15 +547,7 @@ static void
 on_broadcast_toggled (CastellanWindow *self,
                       GtkToggleButton *button)
 {
-  guint n = adw_tab_view_get_n_pages (self->tab_view);
-
-  for (guint i = 0; i < n; i++)
-    {
-      CastellanConsole *console = console_at (self, adw_tab_view_get_nth_page (self->tab_view, i));
-
-      if (console != NULL)
-        castellan_console_set_broadcast_active (console, gtk_toggle_button_get_active (button));
-    }
+  castellan_window_update_broadcast (self);
 }
 
 static void
@@ -822,6 +581,7 @@ castellan_window_dispose (GObject *object)
   CastellanWindow *self = CASTELLAN_WINDOW (object);
 
   castellan_window_teardown_extras (self);
+  castellan_window_chrome_teardown (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CASTELLAN_TYPE_WINDOW);
   g_clear_object (&self->selection);
   G_OBJECT_CLASS (castellan_window_parent_class)->dispose (object);
@@ -879,6 +639,7 @@ castellan_window_class_init (CastellanWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.find", NULL, tab_action);
   gtk_widget_class_install_action (widget_class, "win.save-transcript", NULL, tab_action);
   castellan_window_class_init_extras (widget_class);
+  castellan_window_chrome_class_init (widget_class);
 }
 
 static void
@@ -921,6 +682,7 @@ castellan_window_new (CastellanApplication *application)
   if (g_list_model_get_n_items (hosts) > 0)
     gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->host_list));
   castellan_window_setup_extras (self);
+  castellan_window_chrome_setup (self);
   castellan_bench_watch_window (GTK_WIDGET (self));
 
   load_error = castellan_application_get_load_error (application);

@@ -17,5 +17,6 @@ void             castellan_window_open_console (CastellanWindow      *self,
                                                 CastellanHost        *host);
 void             castellan_window_toast        (CastellanWindow      *self,
                                                 const char           *message);
+gboolean         castellan_window_ask_before_quit (CastellanWindow   *self);
 
 G_END_DECLS

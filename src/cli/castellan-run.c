@@ -181,7 +181,7 @@ main (int   argc,
   g_autoptr(CastellanConnectOptions) template = NULL;
   g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_connect_options_free);
   CliRun run = { { 65001, FALSE, NULL, NULL }, NULL, NULL, FALSE, CASTELLAN_DEFAULT_THROTTLE,
-                 FALSE, NULL, FALSE, NULL, NULL };
+                 FALSE, NULL, FALSE, NULL, NULL, NULL };
   GOptionEntry entries[] = {
     { "port", 0, 0, G_OPTION_ARG_INT, &a.port, N_("TCP port (default 5985, or 5986 with --https)"), N_("N") },
     { "https", 0, 0, G_OPTION_ARG_NONE, &a.https, N_("Use HTTPS"), NULL },

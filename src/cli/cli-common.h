@@ -31,6 +31,7 @@ typedef struct
   char *configuration;      /* NULL: Microsoft.PowerShell */
   gboolean progress;        /* progress lines on stderr */
   CliPsWrite write;
+  void (*flush) (gpointer write_data);  /* or NULL: before a prompt */
   gpointer write_data;
 } CliRun;
 

@@ -78,6 +78,20 @@ closed (GObject      *source,
   finish (job, NULL);
 }
 
+/* The pool is deleted whatever happened, so that it does not count
+ * against the user's quota until the host's idle timeout; @error, if
+ * any, is what the job failed with. */
+static void
+close_then_finish (CliPsJob *job,
+                   GError   *error)
+{
+  if (error != NULL && job->error == NULL)
+    job->error = error;
+  else
+    g_clear_error (&error);
+  castellan_psrp_session_close_async (job->session, NULL, closed, job);
+}
+
 static void
 ran (GObject      *source,
      GAsyncResult *result,
@@ -87,12 +101,7 @@ ran (GObject      *source,
   GError *error = NULL;
 
   job->state = castellan_psrp_session_run_finish (job->session, result, &job->record, &error);
-  if (error != NULL)
-    {
-      finish (job, error);
-      return;
-    }
-  castellan_psrp_session_close_async (job->session, NULL, closed, job);
+  close_then_finish (job, error);
 }
 
 /* ---- input: one object per line of stdin ------------------------------- */
@@ -214,7 +223,7 @@ opened (GObject      *source,
 
   if (!castellan_psrp_session_open_finish (job->session, result, &error))
     {
-      finish (job, error);
+      close_then_finish (job, error);
       return;
     }
   script = script_text (job->run);
@@ -261,7 +270,8 @@ connected (GObject      *source,
       return;
     }
   job->session = castellan_psrp_session_new (job->connection, job->run->configuration, &job->defaults);
-  job->host = cli_pshost_new (job->session, job->tty, job->run->progress, job->run->write, job->run->write_data);
+  job->host = cli_pshost_new (job->session, job->tty, job->run->progress, job->run->write, job->run->flush,
+                              job->run->write_data);
   castellan_psrp_session_open_async (job->session, job->cancellable, opened, job);
 }
 
@@ -443,20 +453,65 @@ on_sigint (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Text for stdout and stderr, kept in order and written once the main
+ * loop has nothing else to do: a reply of many short lines costs one
+ * write, not one per line. */
+typedef struct
+{
+  gboolean terminal[2];
+  int fd;
+  GString *pending;
+  guint idle;
+} Output;
+
+static void
+output_flush (Output *out)
+{
+  if (out->pending->len == 0)
+    return;
+  if (out->terminal[out->fd == STDERR_FILENO])
+    cli_write_all (out->fd, (const guint8 *) out->pending->str, out->pending->len);
+  else
+    cli_write_plain (out->fd, out->pending->str, out->pending->len);
+  g_string_truncate (out->pending, 0);
+}
+
+static void
+output_flush_now (gpointer user_data)
+{
+  output_flush (user_data);
+}
+
+static gboolean
+output_idle (gpointer user_data)
+{
+  Output *out = user_data;
+
+  out->idle = 0;
+  output_flush (out);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 write_fd (int         fd,
           const char *text,
           gsize       length,
           gpointer    user_data)
 {
-  gboolean *terminal = user_data;
+  Output *out = user_data;
 
-  if (terminal[fd == STDERR_FILENO])
+  if (fd != out->fd || out->pending->len + length > 256 * 1024)
+    output_flush (out);
+  out->fd = fd;
+  if (length > 256 * 1024)
     {
-      cli_write_all (fd, (const guint8 *) text, length);
+      g_string_append_len (out->pending, text, length);
+      output_flush (out);
       return;
     }
-  cli_write_plain (fd, text, length);
+  g_string_append_len (out->pending, text, length);
+  if (out->idle == 0)
+    out->idle = g_idle_add_full (G_PRIORITY_DEFAULT, output_idle, out, NULL);
 }
 
 int
@@ -469,18 +524,22 @@ cli_run_powershell (const CastellanConnectOptions *options,
   g_autofree char *failure = NULL;
   const CastellanVerdict *verdict;
   Single s = { loop, NULL };
-  gboolean terminal[2] = { isatty (STDOUT_FILENO), isatty (STDERR_FILENO) };
+  Output out = { { isatty (STDOUT_FILENO), isatty (STDERR_FILENO) }, STDOUT_FILENO, g_string_new (NULL), 0 };
   guint sigint;
   int status;
 
   mine.write = write_fd;
-  mine.write_data = terminal;
-  mine.progress = isatty (STDERR_FILENO);
+  mine.write_data = &out;
+  mine.flush = output_flush_now;
+  mine.progress = out.terminal[1];
   s.job = cli_ps_job_new (options, &mine, TRUE, single_done, &s);
   sigint = g_unix_signal_add (SIGINT, on_sigint, &s);
   cli_ps_job_start (s.job);
   g_main_loop_run (loop);
   g_source_remove (sigint);
+  g_clear_handle_id (&out.idle, g_source_remove);
+  output_flush (&out);
+  g_string_free (out.pending, TRUE);
 
   verdict = cli_ps_job_get_verdict (s.job);
   if (run->verbose && verdict != NULL)

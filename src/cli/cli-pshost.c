@@ -8,26 +8,12 @@
 #include "castellan-error.h"
 #include "cli-pshost.h"
 
-typedef enum
-{
-  FIELD_TEXT,
-  FIELD_SECRET,
-  FIELD_CREDENTIAL,
-} FieldKind;
-
-typedef struct
-{
-  char *name;
-  char *label;
-  FieldKind kind;
-} Field;
-
 /* One host call being answered through the terminal. */
 typedef struct
 {
   CliPsHost *host;
   CastellanPsrpEvent *event;
-  GPtrArray *fields;             /* of Field */
+  GPtrArray *fields;             /* of CastellanPsrpField */
   guint index;
   gboolean asking_user;          /* a credential's user name comes first */
   char *user;
@@ -44,6 +30,7 @@ struct _CliPsHost
   gboolean progress;
   gboolean progress_shown;
   CliPsWrite write;
+  void (*flush) (gpointer write_data);
   gpointer write_data;
   int exit_request;
   guint errors;
@@ -55,6 +42,7 @@ cli_pshost_new (CastellanPsrpSession *session,
                 CliTty               *tty,
                 gboolean              progress,
                 CliPsWrite            write,
+                void                (*flush) (gpointer write_data),
                 gpointer              write_data)
 {
   CliPsHost *host = g_new0 (CliPsHost, 1);
@@ -63,17 +51,10 @@ cli_pshost_new (CastellanPsrpSession *session,
   host->tty = tty;
   host->progress = progress;
   host->write = write;
+  host->flush = flush;
   host->write_data = write_data;
   host->exit_request = -1;
   return host;
-}
-
-static void
-field_free (Field *f)
-{
-  g_free (f->name);
-  g_free (f->label);
-  g_free (f);
 }
 
 static void
@@ -142,78 +123,30 @@ put (CliPsHost  *host,
     host->write (fd, "\n", 1, host->write_data);
 }
 
-static char *
-parameter_text (const CastellanPsrpEvent *event,
-                guint                     index)
-{
-  return castellan_psrp_value_text (castellan_psrp_host_call_parameter (event->call, index));
-}
-
-/* The remoting protocol writes some objects' fields in camel case
- * (FieldDescription's name, label …), others as their .NET properties. */
-static CastellanClixmlValue *
-property (const CastellanClixmlValue *object,
-          const char                 *name)
-{
-  CastellanClixmlValue *v = castellan_clixml_value_get_property (object, name);
-  g_autofree char *camel = NULL;
-
-  if (v != NULL || !g_ascii_isupper (name[0]))
-    return v;
-  camel = g_strdup (name);
-  camel[0] = g_ascii_tolower (camel[0]);
-  return castellan_clixml_value_get_property (object, camel);
-}
-
-static int
-integer_property (const CastellanClixmlValue *object,
-                  const char                 *name,
-                  int                         otherwise)
-{
-  CastellanClixmlValue *v = property (object, name);
-
-  if (v != NULL && v->kind == CASTELLAN_CLIXML_OBJECT && v->inner != NULL)
-    v = v->inner;
-  if (v == NULL || v->kind != CASTELLAN_CLIXML_INT32)
-    return otherwise;
-  return (int) v->integer;
-}
-
-static char *
-text_property (const CastellanClixmlValue *object,
-               const char                 *name)
-{
-  CastellanClixmlValue *v = property (object, name);
-
-  return v != NULL && v->kind != CASTELLAN_CLIXML_NULL ? castellan_psrp_value_text (v) : NULL;
-}
-
 /* One line on stderr that the next progress or output replaces. */
 static void
 show_progress (CliPsHost                  *host,
                const CastellanClixmlValue *record)
 {
-  g_autofree char *activity = NULL;
-  g_autofree char *status = NULL;
+  CastellanPsrpProgress progress;
   g_autoptr(GString) line = NULL;
-  int percent, columns;
+  int columns;
 
-  if (!host->progress || record == NULL)
+  if (!host->progress || !castellan_psrp_progress_read (record, &progress))
     return;
-  if (integer_property (record, "Type", 0) == 1)
+  if (progress.completed)
     {
+      castellan_psrp_progress_clear (&progress);
       clear_progress (host);
       return;
     }
-  activity = text_property (record, "Activity");
-  status = text_property (record, "StatusDescription");
-  percent = integer_property (record, "PercentComplete", -1);
   line = g_string_new ("\r\033[K");
-  g_string_append (line, activity ? activity : "");
-  if (status != NULL && *g_strstrip (status) != '\0')
-    g_string_append_printf (line, ": %s", status);
-  if (percent >= 0)
-    g_string_append_printf (line, " %d%%", percent);
+  g_string_append (line, progress.activity ? progress.activity : "");
+  if (progress.status != NULL && *g_strstrip (progress.status) != '\0')
+    g_string_append_printf (line, ": %s", progress.status);
+  if (progress.percent >= 0)
+    g_string_append_printf (line, " %d%%", progress.percent);
+  castellan_psrp_progress_clear (&progress);
   columns = cli_tty_columns (STDERR_FILENO);
   if (columns > 1 && g_utf8_strlen (line->str + 4, -1) >= columns)
     {
@@ -305,7 +238,7 @@ answered (char     *line,
   CastellanPsrpHostMethod method = a->event->call->method;
   g_autoptr(GError) error = NULL;
   CastellanClixmlValue *value = NULL;
-  Field *field;
+  CastellanPsrpField *field;
 
   if (line == NULL)
     {
@@ -371,16 +304,16 @@ answered (char     *line,
 
   /* Prompt and PromptForCredential: field by field. */
   field = g_ptr_array_index (a->fields, a->index);
-  if (field->kind == FIELD_CREDENTIAL && a->asking_user)
+  if (field->kind == CASTELLAN_PSRP_FIELD_CREDENTIAL && a->asking_user)
     {
       a->user = line;
       a->asking_user = FALSE;
       ask_next (a);
       return;
     }
-  if (field->kind == FIELD_CREDENTIAL)
+  if (field->kind == CASTELLAN_PSRP_FIELD_CREDENTIAL)
     value = credential (host, a->user, line, &error);
-  else if (field->kind == FIELD_SECRET)
+  else if (field->kind == CASTELLAN_PSRP_FIELD_SECRET)
     value = secure_string (host, line, &error);
   else
     value = castellan_clixml_value_new_string (line);
@@ -412,7 +345,7 @@ ask_next (Asking *a)
   CliTty *tty = a->host->tty;
   CastellanPsrpHostMethod method = a->event->call->method;
   g_autofree char *prompt = NULL;
-  Field *field;
+  CastellanPsrpField *field;
 
   if (method == CASTELLAN_PSRP_HOST_READ_LINE)
     {
@@ -460,16 +393,16 @@ ask_next (Asking *a)
       return;
     }
   field = g_ptr_array_index (a->fields, a->index);
-  if (field->kind == FIELD_CREDENTIAL && a->asking_user)
+  if (field->kind == CASTELLAN_PSRP_FIELD_CREDENTIAL && a->asking_user)
     {
       cli_tty_ask (tty, _("User: "), FALSE, answered, a);
       return;
     }
-  if (field->kind == FIELD_CREDENTIAL)
+  if (field->kind == CASTELLAN_PSRP_FIELD_CREDENTIAL)
     prompt = g_strdup_printf (_("Password for user %s: "), a->user);
   else
     prompt = g_strdup_printf ("%s: ", field->label);
-  cli_tty_ask (tty, prompt, field->kind != FIELD_TEXT, answered, a);
+  cli_tty_ask (tty, prompt, field->kind != CASTELLAN_PSRP_FIELD_TEXT, answered, a);
 }
 
 static void
@@ -492,8 +425,8 @@ static void
 print_heading (CliPsHost                *host,
                const CastellanPsrpEvent *event)
 {
-  g_autofree char *caption = parameter_text (event, 0);
-  g_autofree char *message = parameter_text (event, 1);
+  g_autofree char *caption = castellan_psrp_host_call_text (event->call, 0);
+  g_autofree char *message = castellan_psrp_host_call_text (event->call, 1);
 
   if (caption != NULL && *caption != '\0')
     {
@@ -507,33 +440,6 @@ print_heading (CliPsHost                *host,
 
       cli_tty_write (host->tty, line);
     }
-}
-
-static FieldKind
-field_kind (const CastellanClixmlValue *description)
-{
-  g_autofree char *type = text_property (description, "ParameterTypeFullName");
-
-  if (type == NULL)
-    type = text_property (description, "ParameterTypeName");
-  if (type != NULL && g_str_has_suffix (type, "SecureString"))
-    return FIELD_SECRET;
-  if (type != NULL && g_str_has_suffix (type, "PSCredential"))
-    return FIELD_CREDENTIAL;
-  return FIELD_TEXT;
-}
-
-static Field *
-field_new (const char *name,
-           const char *label,
-           FieldKind   kind)
-{
-  Field *f = g_new0 (Field, 1);
-
-  f->name = g_strdup (name ? name : "");
-  f->label = g_strdup (label && *label ? label : f->name);
-  f->kind = kind;
-  return f;
 }
 
 /* Starts asking; the answer goes back when the last question is answered. */
@@ -558,44 +464,44 @@ ask (CliPsHost          *host,
   a = g_new0 (Asking, 1);
   a->host = host;
   a->event = event;
-  a->fields = g_ptr_array_new_with_free_func ((GDestroyNotify) field_free);
+  a->fields = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_psrp_field_free);
   host->asking = a;
   clear_progress (host);
+  /* What the script wrote before it asked is on the screen first. */
+  if (host->flush != NULL)
+    host->flush (host->write_data);
 
   switch ((int) method)
     {
     case CASTELLAN_PSRP_HOST_PROMPT:
       {
-        CastellanClixmlValue *list = castellan_psrp_host_call_parameter (event->call, 2);
         const char *hashtable[] = { "System.Collections.Hashtable", "System.Object", NULL };
 
         print_heading (host, event);
         a->answers = castellan_clixml_value_new_object (hashtable, CASTELLAN_CLIXML_CONTAINER_DICTIONARY);
-        for (guint i = 0; list != NULL && list->items != NULL && i < list->items->len; i++)
-          {
-            CastellanClixmlValue *d = g_ptr_array_index (list->items, i);
-            g_autofree char *name = text_property (d, "Name");
-            g_autofree char *label = text_property (d, "Label");
-            FieldKind kind = field_kind (d);
-
-            g_ptr_array_add (a->fields, field_new (name, label, kind));
-            secret |= kind != FIELD_TEXT;
-          }
+        g_ptr_array_unref (a->fields);
+        a->fields = castellan_psrp_host_call_fields (event->call);
+        for (guint i = 0; i < a->fields->len; i++)
+          secret |= ((CastellanPsrpField *) g_ptr_array_index (a->fields, i))->kind != CASTELLAN_PSRP_FIELD_TEXT;
         if (a->fields->len == 0)
           {
             asking_done (a, castellan_clixml_value_ref (a->answers), NULL);
             return;
           }
-        a->asking_user = ((Field *) g_ptr_array_index (a->fields, 0))->kind == FIELD_CREDENTIAL;
+        a->asking_user = ((CastellanPsrpField *) g_ptr_array_index (a->fields, 0))->kind == CASTELLAN_PSRP_FIELD_CREDENTIAL;
         break;
       }
     case CASTELLAN_PSRP_HOST_PROMPT_FOR_CREDENTIAL1:
     case CASTELLAN_PSRP_HOST_PROMPT_FOR_CREDENTIAL2:
       {
-        g_autofree char *user = parameter_text (event, 2);
+        g_autofree char *user = castellan_psrp_host_call_text (event->call, 2);
+        CastellanPsrpField *field = g_new0 (CastellanPsrpField, 1);
 
         print_heading (host, event);
-        g_ptr_array_add (a->fields, field_new ("Credential", NULL, FIELD_CREDENTIAL));
+        field->name = g_strdup ("Credential");
+        field->label = g_strdup ("Credential");
+        field->kind = CASTELLAN_PSRP_FIELD_CREDENTIAL;
+        g_ptr_array_add (a->fields, field);
         if (user != NULL && *user != '\0')
           a->user = g_steal_pointer (&user);
         else
@@ -605,31 +511,14 @@ ask (CliPsHost          *host,
       }
     case CASTELLAN_PSRP_HOST_PROMPT_FOR_CHOICE:
     case CASTELLAN_PSRP_HOST_PROMPT_FOR_CHOICE_MULTIPLE_SELECTION:
-      {
-        CastellanClixmlValue *list = castellan_psrp_host_call_parameter (event->call, 2);
-        CastellanClixmlValue *def = castellan_psrp_host_call_parameter (event->call, 3);
-
-        print_heading (host, event);
-        a->choices = g_ptr_array_new_with_free_func (g_free);
-        for (guint i = 0; list != NULL && list->items != NULL && i < list->items->len; i++)
-          {
-            char *label = text_property (g_ptr_array_index (list->items, i), "Label");
-
-            g_ptr_array_add (a->choices, label ? label : g_strdup_printf ("%u", i));
-          }
-        a->default_choice = -1;
-        if (def != NULL && def->kind == CASTELLAN_CLIXML_INT32)
-          a->default_choice = (int) def->integer;
-        else if (def != NULL && def->items != NULL && def->items->len > 0 &&
-                 ((CastellanClixmlValue *) g_ptr_array_index (def->items, 0))->kind == CASTELLAN_CLIXML_INT32)
-          a->default_choice = (int) ((CastellanClixmlValue *) g_ptr_array_index (def->items, 0))->integer;
-        if (a->choices->len == 0)
-          {
-            asking_failed (a, _("The prompt offers no choices."));
-            return;
-          }
-        break;
-      }
+      print_heading (host, event);
+      a->choices = castellan_psrp_host_call_choices (event->call, &a->default_choice);
+      if (a->choices->len == 0)
+        {
+          asking_failed (a, _("The prompt offers no choices."));
+          return;
+        }
+      break;
     default:
       break;
     }
@@ -646,16 +535,6 @@ cli_pshost_interrupt (CliPsHost *host)
 {
   if (host->tty != NULL)
     cli_tty_cancel (host->tty);
-}
-
-static CastellanClixmlValue *
-coordinates (void)
-{
-  CastellanClixmlValue *v = castellan_clixml_value_new_object (NULL, CASTELLAN_CLIXML_CONTAINER_NONE);
-
-  castellan_clixml_value_add_property (v, TRUE, "x", castellan_clixml_value_new_signed (CASTELLAN_CLIXML_INT32, 0));
-  castellan_clixml_value_add_property (v, TRUE, "y", castellan_clixml_value_new_signed (CASTELLAN_CLIXML_INT32, 0));
-  return v;
 }
 
 /* The host's answers that need no one at the terminal. */
@@ -679,7 +558,7 @@ raw_ui (CliPsHost               *host,
       return castellan_clixml_value_new_enum ("System.ConsoleColor", "Black", d ? d->background : 0);
     case CASTELLAN_PSRP_HOST_GET_CURSOR_POSITION:
     case CASTELLAN_PSRP_HOST_GET_WINDOW_POSITION:
-      return coordinates ();
+      return castellan_psrp_coordinates_new (0, 0);
     case CASTELLAN_PSRP_HOST_GET_CURSOR_SIZE:
       return castellan_clixml_value_new_signed (CASTELLAN_CLIXML_INT32, 25);
     case CASTELLAN_PSRP_HOST_GET_BUFFER_SIZE:
@@ -704,12 +583,11 @@ host_call (CliPsHost          *host,
   g_autofree char *text = NULL;
   CastellanClixmlValue *answer;
 
-  g_debug ("host call %s (%" G_GINT64_FORMAT ")", castellan_psrp_host_method_name (call->method), call->call_id);
   switch ((int) call->method)
     {
     case CASTELLAN_PSRP_HOST_WRITE1:
     case CASTELLAN_PSRP_HOST_WRITE2:
-      text = parameter_text (event, call->method == CASTELLAN_PSRP_HOST_WRITE1 ? 0 : 2);
+      text = castellan_psrp_host_call_text (event->call, call->method == CASTELLAN_PSRP_HOST_WRITE1 ? 0 : 2);
       put (host, STDOUT_FILENO, NULL, text, FALSE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_LINE1:
@@ -717,23 +595,23 @@ host_call (CliPsHost          *host,
       break;
     case CASTELLAN_PSRP_HOST_WRITE_LINE2:
     case CASTELLAN_PSRP_HOST_WRITE_LINE3:
-      text = parameter_text (event, call->method == CASTELLAN_PSRP_HOST_WRITE_LINE2 ? 0 : 2);
+      text = castellan_psrp_host_call_text (event->call, call->method == CASTELLAN_PSRP_HOST_WRITE_LINE2 ? 0 : 2);
       put (host, STDOUT_FILENO, NULL, text, TRUE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_ERROR_LINE:
-      text = parameter_text (event, 0);
+      text = castellan_psrp_host_call_text (event->call, 0);
       put (host, STDERR_FILENO, NULL, text, TRUE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_DEBUG_LINE:
-      text = parameter_text (event, 0);
+      text = castellan_psrp_host_call_text (event->call, 0);
       put (host, STDERR_FILENO, "DEBUG: ", text, TRUE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_VERBOSE_LINE:
-      text = parameter_text (event, 0);
+      text = castellan_psrp_host_call_text (event->call, 0);
       put (host, STDERR_FILENO, "VERBOSE: ", text, TRUE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_WARNING_LINE:
-      text = parameter_text (event, 0);
+      text = castellan_psrp_host_call_text (event->call, 0);
       put (host, STDERR_FILENO, "WARNING: ", text, TRUE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_PROGRESS:
@@ -807,7 +685,7 @@ cli_pshost_handle (CastellanPsrpSession *session,
        * the records are for a caller that keeps the streams apart. */
       break;
     case CASTELLAN_PSRP_EVENT_PROGRESS:
-      show_progress (host, event->value);
+      /* As the streams above: shown through WriteProgress. */
       break;
     default:
       break;

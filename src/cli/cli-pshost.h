@@ -16,6 +16,7 @@ CliPsHost *cli_pshost_new          (CastellanPsrpSession *session,
                                     CliTty               *tty,
                                     gboolean              progress,
                                     CliPsWrite            write,
+                                    void                (*flush) (gpointer write_data),
                                     gpointer              write_data);
 void       cli_pshost_free         (CliPsHost            *host);
 /* A CastellanPsrpEventFunc; @user_data is the CliPsHost. */

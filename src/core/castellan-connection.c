@@ -689,7 +689,14 @@ request_failed (CastellanConnection *self,
       send_request (task);
       return;
     }
-  if (lost && sent && !(data->flags & CASTELLAN_REQUEST_RESENDABLE))
+  if (lost && sent && (data->flags & CASTELLAN_REQUEST_OUTPUT))
+    {
+      g_error_free (error);
+      error = g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST,
+                           _("The connection to %s was lost while output was on its way. That output cannot be asked for again, and the command may still be running there."),
+                           self->options->endpoint->host);
+    }
+  else if (lost && sent && !(data->flags & CASTELLAN_REQUEST_RESENDABLE))
     {
       g_error_free (error);
       error = g_error_new (CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST,

@@ -16,6 +16,9 @@ typedef enum
   /* It may run twice without harm (Receive, Get, Delete): sent again on a
    * new connection when its reply is lost. */
   CASTELLAN_REQUEST_RESENDABLE = 1 << 0,
+  /* Its reply carries output the host gives once (a PowerShell Receive):
+   * lost, it is not asked for again, and the error says so. */
+  CASTELLAN_REQUEST_OUTPUT = 1 << 1,
 } CastellanRequestFlags;
 
 #define CASTELLAN_TYPE_CONNECTION (castellan_connection_get_type ())

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "castellan-error.h"
 #include "castellan-psrp-host.h"
@@ -37,9 +38,9 @@ new_plain_object (void)
   return castellan_clixml_value_new_object (NULL, CASTELLAN_CLIXML_CONTAINER_NONE);
 }
 
-static CastellanClixmlValue *
-new_coordinates (int x,
-                 int y)
+CastellanClixmlValue *
+castellan_psrp_coordinates_new (int x,
+                                int y)
 {
   CastellanClixmlValue *v = new_plain_object ();
 
@@ -108,8 +109,8 @@ castellan_psrp_host_info_new (const CastellanPsrpHostDefaults *defaults)
 
       add_default (data, 0, "System.ConsoleColor", new_int (defaults->foreground));
       add_default (data, 1, "System.ConsoleColor", new_int (defaults->background));
-      add_default (data, 2, "System.Management.Automation.Host.Coordinates", new_coordinates (0, 0));
-      add_default (data, 3, "System.Management.Automation.Host.Coordinates", new_coordinates (0, 0));
+      add_default (data, 2, "System.Management.Automation.Host.Coordinates", castellan_psrp_coordinates_new (0, 0));
+      add_default (data, 3, "System.Management.Automation.Host.Coordinates", castellan_psrp_coordinates_new (0, 0));
       add_default (data, 4, "System.Int32", new_int (25));
       add_default (data, 5, "System.Management.Automation.Host.Size", castellan_psrp_size_new (width, height));
       add_default (data, 6, "System.Management.Automation.Host.Size",
@@ -272,4 +273,162 @@ castellan_psrp_credential_new (const char *user,
                                        castellan_clixml_value_new_bytes (CASTELLAN_CLIXML_SECURE_STRING,
                                                                          encrypted_password));
   return v;
+}
+
+CastellanClixmlValue *
+castellan_psrp_property (const CastellanClixmlValue *object,
+                         const char                 *name)
+{
+  CastellanClixmlValue *v = castellan_clixml_value_get_property (object, name);
+  g_autofree char *camel = NULL;
+
+  if (v != NULL || !g_ascii_isupper (name[0]))
+    return v;
+  camel = g_strdup (name);
+  camel[0] = g_ascii_tolower (camel[0]);
+  return castellan_clixml_value_get_property (object, camel);
+}
+
+/* A value as text: strings and numbers, an object's ToString. */
+static char *
+text_of (const CastellanClixmlValue *v)
+{
+  if (v == NULL)
+    return NULL;
+  switch (v->kind)
+    {
+    case CASTELLAN_CLIXML_NULL:
+    case CASTELLAN_CLIXML_BYTES:
+    case CASTELLAN_CLIXML_SECURE_STRING:
+    case CASTELLAN_CLIXML_BACK_REFERENCE:
+      return NULL;
+    case CASTELLAN_CLIXML_INT8:
+    case CASTELLAN_CLIXML_INT16:
+    case CASTELLAN_CLIXML_INT32:
+    case CASTELLAN_CLIXML_INT64:
+      return g_strdup_printf ("%" G_GINT64_FORMAT, v->integer);
+    case CASTELLAN_CLIXML_OBJECT:
+      return g_strdup (v->to_string);
+    default:
+      return v->text != NULL ? g_strndup (v->text, v->text_length) : NULL;
+    }
+}
+
+static char *
+text_property (const CastellanClixmlValue *object,
+               const char                 *name)
+{
+  return text_of (castellan_psrp_property (object, name));
+}
+
+static int
+integer_property (const CastellanClixmlValue *object,
+                  const char                 *name,
+                  int                         otherwise)
+{
+  gint64 value;
+
+  if (!integer_of (castellan_psrp_property (object, name), &value))
+    return otherwise;
+  return (int) CLAMP (value, G_MININT, G_MAXINT);
+}
+
+char *
+castellan_psrp_host_call_text (const CastellanPsrpHostCall *call,
+                               guint                        index)
+{
+  return text_of (castellan_psrp_host_call_parameter (call, index));
+}
+
+void
+castellan_psrp_field_free (CastellanPsrpField *field)
+{
+  if (field == NULL)
+    return;
+  g_free (field->name);
+  g_free (field->label);
+  g_free (field);
+}
+
+static CastellanPsrpFieldKind
+field_kind (const CastellanClixmlValue *description)
+{
+  g_autofree char *type = text_property (description, "ParameterTypeFullName");
+
+  if (type == NULL)
+    type = text_property (description, "ParameterTypeName");
+  if (type != NULL && g_str_has_suffix (type, "SecureString"))
+    return CASTELLAN_PSRP_FIELD_SECRET;
+  if (type != NULL && g_str_has_suffix (type, "PSCredential"))
+    return CASTELLAN_PSRP_FIELD_CREDENTIAL;
+  return CASTELLAN_PSRP_FIELD_TEXT;
+}
+
+/* Prompt(caption, message, descriptions): its FieldDescriptions. */
+GPtrArray *
+castellan_psrp_host_call_fields (const CastellanPsrpHostCall *call)
+{
+  GPtrArray *fields = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_psrp_field_free);
+  CastellanClixmlValue *list = castellan_psrp_host_call_parameter (call, 2);
+
+  for (guint i = 0; list != NULL && list->items != NULL && i < list->items->len; i++)
+    {
+      CastellanClixmlValue *d = g_ptr_array_index (list->items, i);
+      CastellanPsrpField *f = g_new0 (CastellanPsrpField, 1);
+      g_autofree char *label = text_property (d, "Label");
+
+      f->name = text_property (d, "Name");
+      if (f->name == NULL)
+        f->name = g_strdup ("");
+      f->label = label != NULL && *label != '\0' ? g_steal_pointer (&label) : g_strdup (f->name);
+      f->kind = field_kind (d);
+      g_ptr_array_add (fields, f);
+    }
+  return fields;
+}
+
+/* PromptForChoice(caption, message, choices, default) and its multiple
+ * selection form, whose default is a list. */
+GPtrArray *
+castellan_psrp_host_call_choices (const CastellanPsrpHostCall *call,
+                                  int                         *default_choice)
+{
+  GPtrArray *labels = g_ptr_array_new_with_free_func (g_free);
+  CastellanClixmlValue *list = castellan_psrp_host_call_parameter (call, 2);
+  CastellanClixmlValue *def = castellan_psrp_host_call_parameter (call, 3);
+  gint64 value;
+
+  for (guint i = 0; list != NULL && list->items != NULL && i < list->items->len; i++)
+    {
+      char *label = text_property (g_ptr_array_index (list->items, i), "Label");
+
+      g_ptr_array_add (labels, label ? label : g_strdup_printf ("%u", i));
+    }
+  *default_choice = -1;
+  if (def != NULL && def->items != NULL && def->items->len > 0)
+    def = g_ptr_array_index (def->items, 0);
+  if (integer_of (def, &value) && value >= 0 && value < (gint64) labels->len)
+    *default_choice = (int) value;
+  return labels;
+}
+
+gboolean
+castellan_psrp_progress_read (const CastellanClixmlValue *record,
+                              CastellanPsrpProgress      *progress)
+{
+  memset (progress, 0, sizeof *progress);
+  if (record == NULL || record->kind != CASTELLAN_CLIXML_OBJECT)
+    return FALSE;
+  progress->activity = text_property (record, "Activity");
+  progress->status = text_property (record, "StatusDescription");
+  progress->percent = integer_property (record, "PercentComplete", -1);
+  progress->completed = integer_property (record, "Type", 0) == 1;
+  return TRUE;
+}
+
+void
+castellan_psrp_progress_clear (CastellanPsrpProgress *progress)
+{
+  g_clear_pointer (&progress->activity, g_free);
+  g_clear_pointer (&progress->status, g_free);
 }

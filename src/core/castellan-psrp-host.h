@@ -101,6 +101,49 @@ void                   castellan_psrp_host_call_free  (CastellanPsrpHostCall    
 CastellanClixmlValue  *castellan_psrp_host_call_parameter (const CastellanPsrpHostCall *call,
                                                            guint                        index);
 
+/* What a host needs of a call, decoded: a parameter as text (NULL when
+ * absent or null); Prompt's fields; PromptForChoice's labels (with their
+ * '&' before the hot key) and default (-1 for none). */
+char                  *castellan_psrp_host_call_text     (const CastellanPsrpHostCall *call,
+                                                           guint                        index);
+
+typedef enum
+{
+  CASTELLAN_PSRP_FIELD_TEXT,
+  CASTELLAN_PSRP_FIELD_SECRET,      /* a SecureString */
+  CASTELLAN_PSRP_FIELD_CREDENTIAL,  /* a PSCredential: a user name, then a secret */
+} CastellanPsrpFieldKind;
+
+typedef struct
+{
+  char *name;
+  char *label;                      /* the name when the field has no label */
+  CastellanPsrpFieldKind kind;
+} CastellanPsrpField;
+
+void                   castellan_psrp_field_free         (CastellanPsrpField          *field);
+GPtrArray             *castellan_psrp_host_call_fields   (const CastellanPsrpHostCall *call);
+GPtrArray             *castellan_psrp_host_call_choices  (const CastellanPsrpHostCall *call,
+                                                           int                         *default_choice);
+
+/* A ProgressRecord (MS-PSRP 2.2.2.25), from a record stream or WriteProgress. */
+typedef struct
+{
+  char *activity;
+  char *status;
+  int percent;                      /* -1: unknown */
+  gboolean completed;
+} CastellanPsrpProgress;
+
+gboolean               castellan_psrp_progress_read      (const CastellanClixmlValue  *record,
+                                                           CastellanPsrpProgress       *progress);
+void                   castellan_psrp_progress_clear     (CastellanPsrpProgress       *progress);
+
+/* A property by its name, or by the same name in camel case, as the
+ * remoting protocol writes some objects' fields (FieldDescription's). */
+CastellanClixmlValue  *castellan_psrp_property           (const CastellanClixmlValue  *object,
+                                                           const char                  *name);
+
 /* The body of a *_HOST_RESPONSE: a result (or NULL for none), or an
  * error record when the host could not do what was asked. */
 CastellanClixmlValue *castellan_psrp_host_response_new (gint64                   call_id,
@@ -114,6 +157,8 @@ CastellanClixmlValue *castellan_psrp_error_record_new  (const char              
 /* Values a host returns. */
 CastellanClixmlValue *castellan_psrp_size_new          (int                      width,
                                                         int                      height);
+CastellanClixmlValue *castellan_psrp_coordinates_new   (int                      x,
+                                                        int                      y);
 CastellanClixmlValue *castellan_psrp_credential_new    (const char              *user,
                                                         GBytes                  *encrypted_password);
 

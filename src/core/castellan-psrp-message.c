@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "castellan-error.h"
+#include "castellan-psrp-fragment.h"
 #include "castellan-psrp-message.h"
 
 static const guint8 BOM[] = { 0xef, 0xbb, 0xbf };
@@ -250,4 +251,24 @@ castellan_psrp_message_data (const CastellanClixmlValue *value)
     return g_bytes_new (NULL, 0);
   xml = castellan_clixml_write (value);
   return g_bytes_new_take (xml, strlen (xml));
+}
+
+/* A client's message, packed (without a byte order mark, as pypsrp and
+ * PowerShell's own client send them) and queued for @fragmenter under
+ * @object_id. */
+void
+castellan_psrp_message_enqueue (CastellanPsrpFragmenter    *fragmenter,
+                                const CastellanPsrpGuid    *rpid,
+                                const CastellanPsrpGuid    *pid,
+                                CastellanPsrpMessageType    type,
+                                const CastellanClixmlValue *value,
+                                guint64                     object_id)
+{
+  static const CastellanPsrpGuid none = { { 0 } };
+  g_autoptr(GBytes) data = castellan_psrp_message_data (value);
+  g_autoptr(CastellanPsrpMessage) message =
+    castellan_psrp_message_new (CASTELLAN_PSRP_DESTINATION_SERVER, type, rpid, pid ? pid : &none, data);
+  g_autoptr(GBytes) packed = castellan_psrp_message_pack (message, FALSE);
+
+  castellan_psrp_fragmenter_queue_with_id (fragmenter, packed, object_id);
 }

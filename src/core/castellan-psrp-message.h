@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "castellan-clixml.h"
+#include "castellan-psrp-fragment.h"
 
 G_BEGIN_DECLS
 
@@ -81,6 +82,13 @@ CastellanPsrpMessage *castellan_psrp_message_unpack (GBytes                   *b
 
 /* A value written as a message's data; NULL gives empty data. */
 GBytes     *castellan_psrp_message_data      (const CastellanClixmlValue *value);
+
+void        castellan_psrp_message_enqueue   (CastellanPsrpFragmenter    *fragmenter,
+                                              const CastellanPsrpGuid    *rpid,
+                                              const CastellanPsrpGuid    *pid,
+                                              CastellanPsrpMessageType    type,
+                                              const CastellanClixmlValue *value,
+                                              guint64                     object_id);
 
 const char *castellan_psrp_message_type_name (CastellanPsrpMessageType type);
 

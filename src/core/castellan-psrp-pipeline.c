@@ -187,12 +187,7 @@ queue (CastellanPsrpPipeline    *self,
        CastellanPsrpMessageType  type,
        CastellanClixmlValue     *value)
 {
-  g_autoptr(GBytes) data = castellan_psrp_message_data (value);
-  g_autoptr(CastellanPsrpMessage) message =
-    castellan_psrp_message_new (CASTELLAN_PSRP_DESTINATION_SERVER, type, &self->rpid, &self->pid, data);
-  g_autoptr(GBytes) packed = castellan_psrp_message_pack (message, FALSE);
-
-  castellan_psrp_fragmenter_queue_with_id (fragmenter, packed, (*self->object_ids)++);
+  castellan_psrp_message_enqueue (fragmenter, &self->rpid, &self->pid, type, value, (*self->object_ids)++);
 }
 
 /**

@@ -133,13 +133,7 @@ queue (CastellanPsrpPool        *self,
        CastellanPsrpMessageType  type,
        CastellanClixmlValue     *value)
 {
-  static const CastellanPsrpGuid no_pipeline = { { 0 } };
-  g_autoptr(GBytes) data = castellan_psrp_message_data (value);
-  g_autoptr(CastellanPsrpMessage) message =
-    castellan_psrp_message_new (CASTELLAN_PSRP_DESTINATION_SERVER, type, &self->rpid, &no_pipeline, data);
-  g_autoptr(GBytes) packed = castellan_psrp_message_pack (message, FALSE);
-
-  castellan_psrp_fragmenter_queue_with_id (fragmenter, packed, self->object_ids++);
+  castellan_psrp_message_enqueue (fragmenter, &self->rpid, NULL, type, value, self->object_ids++);
 }
 
 static void
@@ -291,8 +285,11 @@ void
 castellan_psrp_pool_forget_pipeline (CastellanPsrpPool       *pool,
                                      const CastellanPsrpGuid *pid)
 {
-  g_hash_table_remove (pool->pipelines, pid);
-  g_hash_table_remove (pool->defragmenters, pid);
+  /* @pid may be the pipeline's own, gone with it. */
+  CastellanPsrpGuid id = *pid;
+
+  g_hash_table_remove (pool->pipelines, &id);
+  g_hash_table_remove (pool->defragmenters, &id);
 }
 
 static CastellanPsrpFragmenter *

@@ -4,6 +4,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "castellan-envelope-size.h"
 #include "castellan-error.h"
 #include "castellan-lane.h"
 #include "castellan-psrp-key.h"
@@ -184,6 +185,22 @@ fill_context (CastellanPsrpSession *self,
   ctx->resource_uri = self->resource_uri;
 }
 
+/* A request on the first connection, with its usual time limit. */
+static void
+request (CastellanPsrpSession  *self,
+         GBytes                *envelope,
+         CastellanRequestFlags  flags,
+         CastellanStreamFunc    on_stream,
+         gpointer               stream_data,
+         GCancellable          *cancellable,
+         GAsyncReadyCallback    callback,
+         gpointer               user_data)
+{
+  castellan_connection_request_async (self->connection, envelope, flags,
+                                      castellan_connection_get_options (self->connection)->request_timeout,
+                                      on_stream, stream_data, cancellable, callback, user_data);
+}
+
 /* Raw bytes of fragments one request may carry. */
 static gsize
 budget (CastellanPsrpSession *self)
@@ -310,8 +327,6 @@ dispatch (CastellanPsrpSession *self)
     {
       g_autoptr(CastellanPsrpEvent) owned = event;
 
-      g_debug ("PSRP: %s%s", castellan_psrp_message_type_name (event->message_type),
-               event->for_pipeline ? " (pipeline)" : "");
       if (!event->for_pipeline)
         {
           handle_pool_event (self, event);
@@ -497,9 +512,7 @@ pool_receive (GTask *task)
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, NULL, "stdout");
   self->receiving++;
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      on_received, feed, g_task_get_cancellable (task), pool_received, task);
+  request (self, envelope, CASTELLAN_REQUEST_OUTPUT, on_received, feed, g_task_get_cancellable (task), pool_received, task);
 }
 
 static void
@@ -551,9 +564,7 @@ send_create (GTask *task)
   self->shell_id = g_ascii_strup (rpid, -1);
   fill_context (self, &ctx);
   envelope = castellan_soap_create_pool (&ctx, self->shell_id, CASTELLAN_PSRP_PROTOCOL_VERSION, creation);
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_NONE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, g_task_get_cancellable (task), pool_created, task);
+  request (self, envelope, CASTELLAN_REQUEST_NONE, NULL, NULL, g_task_get_cancellable (task), pool_created, task);
 }
 
 static void
@@ -563,25 +574,14 @@ config_read (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   CastellanPsrpSession *self = g_task_get_source_object (task);
-  g_autoptr(CastellanWsmanReply) reply = NULL;
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
-  if (reply != NULL && reply->max_envelope_kb > 0)
+  if (!castellan_envelope_size_read_finish (CASTELLAN_CONNECTION (source), result, &self->envelope_read, &error))
     {
-      castellan_connection_set_max_envelope (self->connection, reply->max_envelope_kb * 1024);
-      self->envelope_read = TRUE;
-    }
-  else if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_TIMED_OUT) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_SEALING_FAILED))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_task_return_error (task, error);
       return;
     }
-  /* A user who may not read the configuration (no administrator, a JEA
-   * endpoint) keeps the default until the protocol version is known. */
+  /* Otherwise the default stays until the protocol version is known. */
   send_create (g_steal_pointer (&task));
 }
 
@@ -600,17 +600,12 @@ castellan_psrp_session_open_async (CastellanPsrpSession *self,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   Feed *feed = g_new0 (Feed, 1);
   CastellanSoapContext ctx;
-  g_autoptr(GBytes) envelope = NULL;
 
   g_task_set_source_tag (task, castellan_psrp_session_open_async);
   feed->self = self;
   g_object_set_data_full (G_OBJECT (task), "feed", feed, g_free);
   fill_context (self, &ctx);
-  ctx.resource_uri = NULL;
-  envelope = castellan_soap_get_config (&ctx);
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, cancellable, config_read, task);
+  castellan_envelope_size_read_async (self->connection, &ctx, cancellable, config_read, task);
 }
 
 gboolean
@@ -698,9 +693,7 @@ pipeline_receive (CastellanPsrpSession *self)
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, self->command_id, "stdout");
   self->receiving++;
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      on_received, feed, g_task_get_cancellable (self->run),
+  request (self, envelope, CASTELLAN_REQUEST_OUTPUT, on_received, feed, g_task_get_cancellable (self->run),
                                       pipeline_received, feed);
 }
 
@@ -787,9 +780,7 @@ castellan_psrp_session_run_async (CastellanPsrpSession            *self,
   fill_context (self, &ctx);
   envelope = castellan_soap_create_pipeline (&ctx, self->shell_id, self->command_id, arguments);
   /* A Command whose reply is lost is not sent again: it may have run. */
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_NONE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, cancellable, pipeline_created, g_object_ref (self));
+  request (self, envelope, CASTELLAN_REQUEST_NONE, NULL, NULL, cancellable, pipeline_created, g_object_ref (self));
 }
 
 CastellanPsrpInvocationState
@@ -985,7 +976,7 @@ key_receive (CastellanPsrpSession *self)
   feed->self = g_object_ref (self);
   fill_context (self, &ctx);
   envelope = castellan_soap_receive_streams (&ctx, self->shell_id, NULL, "stdout");
-  castellan_lane_request_async (self->lane, FALSE, envelope, CASTELLAN_REQUEST_RESENDABLE,
+  castellan_lane_request_async (self->lane, FALSE, envelope, CASTELLAN_REQUEST_OUTPUT,
                                 on_received, feed, NULL, key_received, feed);
 }
 
@@ -1089,9 +1080,7 @@ castellan_psrp_session_close_async (CastellanPsrpSession *self,
   castellan_psrp_pool_closing (self->pool);
   fill_context (self, &ctx);
   envelope = castellan_soap_delete_shell (&ctx, self->shell_id);
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                      castellan_connection_get_options (self->connection)->request_timeout,
-                                      NULL, NULL, cancellable, closed, task);
+  request (self, envelope, CASTELLAN_REQUEST_RESENDABLE, NULL, NULL, cancellable, closed, task);
 }
 
 gboolean

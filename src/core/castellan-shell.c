@@ -5,19 +5,14 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "castellan-envelope-size.h"
 #include "castellan-error.h"
+#include "castellan-lane.h"
 #include "castellan-shell.h"
 
 /* Seconds a Receive may take beyond its OperationTimeout before the
  * host counts as hung. */
 #define RECEIVE_GRACE 30
-
-typedef enum
-{
-  LANE_NONE,
-  LANE_OPENING,
-  LANE_READY,
-} LaneState;
 
 /* A WinRS cmd shell. Receive long-polls its connection for up to the
  * OperationTimeout, so stdin and signals sent meanwhile travel on a second,
@@ -27,9 +22,7 @@ struct _CastellanShell
   GObject parent_instance;
 
   CastellanConnection *connection;
-  CastellanConnection *control;
-  LaneState control_state;
-  GQueue control_waiting;         /* GTask waiting for the control lane */
+  CastellanLane *lane;
 
   guint codepage;
   gboolean no_profile;
@@ -53,7 +46,9 @@ castellan_shell_finalize (GObject *object)
   CastellanShell *self = CASTELLAN_SHELL (object);
 
   g_clear_object (&self->connection);
-  g_clear_object (&self->control);
+  if (self->lane != NULL)
+    castellan_lane_close (self->lane);
+  g_clear_object (&self->lane);
   g_free (self->working_directory);
   g_strfreev (self->environment);
   g_free (self->session_id);
@@ -72,7 +67,6 @@ castellan_shell_init (CastellanShell *self)
 {
   g_autofree char *uuid = castellan_soap_new_uuid ();
 
-  g_queue_init (&self->control_waiting);
   self->session_id = g_strconcat ("uuid:", uuid, NULL);
   self->codepage = 65001;
 }
@@ -87,6 +81,7 @@ castellan_shell_new (CastellanConnection         *connection,
 
   self = g_object_new (CASTELLAN_TYPE_SHELL, NULL);
   self->connection = g_object_ref (connection);
+  self->lane = castellan_lane_new (connection);
   if (options != NULL)
     {
       if (options->codepage)
@@ -149,6 +144,7 @@ fill_context (CastellanShell       *self,
   ctx->operation_timeout = o->operation_timeout;
   ctx->session_id = self->session_id;
   ctx->locale = "en-US";
+  ctx->resource_uri = NULL;
 }
 
 static guint
@@ -237,23 +233,13 @@ config_read (GObject      *source,
              gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  CastellanShell *self = g_task_get_source_object (task);
-  g_autoptr(CastellanWsmanReply) reply = NULL;
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
-  if (reply != NULL && reply->max_envelope_kb > 0)
-    castellan_connection_set_max_envelope (self->connection, reply->max_envelope_kb * 1024);
-  else if (g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CANCELLED) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_TIMED_OUT) ||
-           g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_SEALING_FAILED))
+  if (!castellan_envelope_size_read_finish (CASTELLAN_CONNECTION (source), result, NULL, &error))
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_task_return_error (task, error);
       return;
     }
-  /* Otherwise (a host that does not let this user read its configuration)
-   * the default envelope size stays. */
   send_create (g_steal_pointer (&task));
 }
 
@@ -275,13 +261,9 @@ castellan_shell_create_async (CastellanShell      *self,
   if (read_max_envelope)
     {
       CastellanSoapContext ctx;
-      g_autoptr(GBytes) envelope = NULL;
 
       fill_context (self, self->connection, &ctx);
-      envelope = castellan_soap_get_config (&ctx);
-      castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                          request_timeout (self->connection), NULL, NULL,
-                                          cancellable, config_read, task);
+      castellan_envelope_size_read_async (self->connection, &ctx, cancellable, config_read, task);
       return;
     }
   send_create (task);
@@ -618,117 +600,33 @@ castellan_shell_run_finish (CastellanShell  *self,
 
 /* ---- the control lane: Send and Signal ---------------------------------- */
 
-typedef void (*LaneReady) (GTask *task, CastellanConnection *lane);
-
-static void
-release_waiting (CastellanShell *self,
-                 GError         *error)
-{
-  GTask *task;
-
-  while ((task = g_queue_pop_head (&self->control_waiting)) != NULL)
-    {
-      LaneReady ready = g_object_get_data (G_OBJECT (task), "lane-ready");
-
-      if (error != NULL)
-        {
-          g_task_return_error (task, g_error_copy (error));
-          g_object_unref (task);
-        }
-      else
-        {
-          ready (task, self->control);
-        }
-    }
-}
-
-static void
-control_opened (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(CastellanShell) self = user_data;
-  CastellanConnection *lane = CASTELLAN_CONNECTION (source);
-  g_autoptr(GError) error = NULL;
-
-  if (castellan_connection_open_finish (lane, result, &error) && self->shell_id == NULL)
-    g_set_error (&error, CASTELLAN_ERROR, CASTELLAN_ERROR_UNKNOWN_SHELL,
-                 _("The session was closed."));
-  else if (error == NULL &&
-      castellan_verdict_is_weaker_than (castellan_connection_get_verdict (lane),
-                                        castellan_connection_get_verdict (self->connection)))
-    g_set_error (&error, CASTELLAN_ERROR, CASTELLAN_ERROR_POLICY_REFUSED,
-                 _("The second connection to the host is less protected than the first; it was not used."));
-  if (error != NULL)
-    {
-      g_clear_object (&self->control);
-      self->control_state = LANE_NONE;
-      release_waiting (self, error);
-      return;
-    }
-  self->control_state = LANE_READY;
-  release_waiting (self, NULL);
-}
-
-/* Runs ready() with the main connection when it is idle, else with the
- * control lane, opening it first if need be. */
-static void
-with_lane (CastellanShell *self,
-           GTask          *task,
-           LaneReady       ready)
-{
-  if (self->receiving == 0 && self->control_state != LANE_READY)
-    {
-      ready (task, self->connection);
-      return;
-    }
-  if (self->control_state == LANE_READY)
-    {
-      ready (task, self->control);
-      return;
-    }
-  g_object_set_data (G_OBJECT (task), "lane-ready", ready);
-  g_queue_push_tail (&self->control_waiting, task);
-  if (self->control_state == LANE_NONE)
-    {
-      self->control_state = LANE_OPENING;
-      self->control = castellan_connection_new (castellan_connection_get_options (self->connection));
-      castellan_connection_set_max_envelope (self->control,
-                                             castellan_connection_get_max_envelope (self->connection));
-      castellan_connection_open_async (self->control, NULL, control_opened, g_object_ref (self));
-    }
-}
-
 static void
 lane_request_done (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  g_autoptr(CastellanWsmanReply) reply = reply_or_return (task, source, result);
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  GError *error = NULL;
 
-  if (reply != NULL)
+  reply = castellan_lane_request_finish (CASTELLAN_LANE (source), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
     g_task_return_boolean (task, TRUE);
 }
 
-static void
-lane_send (GTask               *task,
-           CastellanConnection *lane)
-{
-  GBytes *envelope = g_object_get_data (G_OBJECT (task), "envelope");
-
-  castellan_connection_request_async (lane, envelope, CASTELLAN_REQUEST_NONE,
-                                      request_timeout (lane), NULL, NULL,
-                                      g_task_get_cancellable (task), lane_request_done, task);
-}
-
+/* On the main connection when no Receive waits there, else on the
+ * control lane. */
 static void
 lane_request (CastellanShell *self,
               GTask          *task,
               GBytes         *envelope)
 {
-  g_object_set_data_full (G_OBJECT (task), "envelope", envelope, (GDestroyNotify) g_bytes_unref);
-  with_lane (self, task, lane_send);
+  g_autoptr(GBytes) owned = envelope;
+
+  castellan_lane_request_async (self->lane, self->receiving == 0, owned, CASTELLAN_REQUEST_NONE,
+                                NULL, NULL, g_task_get_cancellable (task), lane_request_done, task);
 }
 
 gsize
@@ -829,12 +727,8 @@ closed (GObject      *source,
 
   reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
   g_clear_pointer (&self->shell_id, g_free);
-  /* A lane still opening finds the shell gone and lets its waiters know. */
-  if (self->control_state == LANE_READY)
-    {
-      g_clear_object (&self->control);
-      self->control_state = LANE_NONE;
-    }
+  /* Requests waiting for the control lane hear that the shell is gone. */
+  castellan_lane_close (self->lane);
   if (reply == NULL)
     g_task_return_error (task, error);
   else

@@ -165,3 +165,32 @@ castellan_ticket_sign_in_finish (GAsyncResult  *result,
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+/* Signing out destroys the default credential cache, as kdestroy does. */
+gboolean
+castellan_ticket_sign_out (GError **error)
+{
+  krb5_context ctx = NULL;
+  krb5_ccache cache = NULL;
+  krb5_error_code code;
+
+  if (krb5_init_context (&ctx) != 0)
+    {
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED,
+                   _("Kerberos is not configured on this computer (krb5.conf)."));
+      return FALSE;
+    }
+  code = krb5_cc_default (ctx, &cache);
+  if (code == 0)
+    code = krb5_cc_destroy (ctx, cache);
+  if (code != 0)
+    {
+      const char *why = krb5_get_error_message (ctx, code);
+
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED,
+                   _("The Kerberos ticket could not be removed: %s"), why);
+      krb5_free_error_message (ctx, why);
+    }
+  krb5_free_context (ctx);
+  return code == 0;
+}

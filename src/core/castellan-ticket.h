@@ -19,6 +19,7 @@ void             castellan_ticket_sign_in_async (const char          *principal,
                                                  GCancellable        *cancellable,
                                                  GAsyncReadyCallback  callback,
                                                  gpointer             user_data);
+gboolean         castellan_ticket_sign_out      (GError            **error);
 gboolean         castellan_ticket_sign_in_finish (GAsyncResult       *result,
                                                   GError            **error);
 

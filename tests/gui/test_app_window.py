@@ -19,7 +19,7 @@ APP = os.path.join(BUILD, "src", "castellan")
 
 
 SOURCE = os.environ.get("CASTELLAN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-NAMES = ("No Hosts", "No Console Open", "Add Host", "Quick connect")
+NAMES = ("No Hosts", "No hosts yet", "Add Host", "Quick connect")
 
 
 def translate(lang, text):

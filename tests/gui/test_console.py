@@ -104,11 +104,13 @@ class App:
     def role(w):
         return w.get_role().value_nick.upper().replace("-", "_")
 
-    def find(self, predicate, what, seconds=30, root=None):
+    def find(self, predicate, what, seconds=30, root=None, dialogs_only=False):
         def look():
             # Dialogs are windows of their own: search every top level.
             roots = [root] if root is not None else [
                 self.node.get_child_at_index(i) for i in range(self.node.get_child_count())]
+            if dialogs_only:
+                roots = [r for r in roots if r is not None and r.get_name() != "Castellan"]
             for r in roots:
                 found = gs.find_widget(r, predicate)
                 if found is not None:
@@ -120,7 +122,7 @@ class App:
         return self.find(lambda w: w.get_name() == name and (role is None or self.role(w) == role),
                          what or name, seconds)
 
-    def button(self, text, seconds=30):
+    def button(self, text, seconds=30, dialogs_only=False):
         """A visible button showing text (dialog buttons carry their label
         as a child, and come twice: one per layout, one of them hidden)."""
         Atspi = gs.atspi()
@@ -134,7 +136,7 @@ class App:
                 return True
             return any(w.get_child_at_index(i).get_name() == text
                        for i in range(w.get_child_count()))
-        return self.find(is_it, f"the button “{text}”", seconds)
+        return self.find(is_it, f"the button “{text}”", seconds, dialogs_only=dialogs_only)
 
     def settle(self):
         """Waits until only the main window is left: a dialog being torn down
@@ -255,7 +257,8 @@ def run_scenario(app, lab, home, inventory_path):
     remember = app.button("Remember in the keyring")
     check(remember.get_state_set().contains(gs.atspi().StateType.CHECKED),
           "'Remember in the keyring' is ticked")
-    press(app.button("Connect"))
+    # The dialog's Connect, not the action bar's.
+    press(app.button("Connect", dialogs_only=True))
     app.settle()
     app.find(lambda w: w.get_name() == "Connection security"
              and "ntlm-rc4-128" in (w.get_description() or ""), "the NTLM verdict")
@@ -274,7 +277,9 @@ def run_scenario(app, lab, home, inventory_path):
 
     # 5. Add a host through the editor.
     press(app.button("Add Host"))
-    set_text(app.named("Display Name", "the editor's name field"), "Added in the GUI")
+    editor = app.find(lambda w: app.role(w) == "FRAME" and w.get_name() == "Add Host", "the host editor")
+    set_text(app.find(lambda w: w.get_name() == "Name", "the editor's name field", root=editor),
+             "Added in the GUI")
     set_text(app.find(lambda w: (w.get_name() or "").startswith("Address"),
                       "the editor's address field"), "srv-gui.test.local")
     gs.screenshot(os.path.join(SHOTS, "host-editor.png"))
@@ -313,7 +318,8 @@ def run_scenario(app, lab, home, inventory_path):
     key("ctrl+shift+Return")
     app.named("Command to run", "the command prompt for several hosts")
     type_text("echo fan-%USERNAME%")
-    key("Return")
+    key("Return")  # a stray Enter does not run it: the Run button does
+    press(app.button("Run"))
     results = []
     for name, level in (("Lab by name (Kerberos)", "Verified and encrypted"),
                         ("Lab by address (NTLM)", "Server not verified")):
