@@ -42,8 +42,10 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 # table is cut to the console's width.
 WIDE_TABLE = "[pscustomobject]@{ Name = 'n'; Value = 'v' * 300 } | Format-Table"
 # The words a lost or unanswered request is reported with: whatever was
-# sent may have run on the host, and is not sent again.
-MAY_HAVE_RUN = r"(?i)may (or may not )?have"
+# sent may have run (or still be running) on the host, and is not sent
+# again.
+MAY_HAVE_RUN = r"(?i)\bmay\b.*\b(run|running|ran|started)\b"
+LOST = r"(?i)\b(lost|closed)\b"
 
 
 def plain(data):
@@ -730,7 +732,7 @@ class PowerShellRun(LabTestCase):
         baseline = self.last_connection()
         self.assertRan(self.ps("'x'"), b"x\n")
         commands = len(self.requests(baseline, "Command"))
-        for switch, words in (("drop@Receive", [r"(?i)(lost|closed)", MAY_HAVE_RUN]),
+        for switch, words in (("drop@Receive", [LOST, MAY_HAVE_RUN]),
                               ("tamper@Receive", ["integrity check"]),
                               ("malformed@Receive", ["not a well-formed SOAP envelope"]),
                               ("plaintext@Receive", ["answered in plaintext while encryption is "
@@ -762,15 +764,30 @@ class PowerShellRun(LabTestCase):
                 commands = self.requests(since, "Command")
                 self.assertEqual(len(commands), 1, commands)
 
+    def test_fault_unanswered_receive(self):
+        # A Receive that went unanswered: the client cannot tell whether
+        # output was lost with it. Either the output is whole, or the run
+        # fails with words; never a success with output missing.
+        self.lab.control(faults=[], close_shells=True)
+        res, since = self.with_fault("no-reply@Receive*1", lines=20000)
+        self.lab.control(faults=[])
+        self.assertEqual(len(self.requests(since, "Command")), 1)
+        if res.returncode == 0:
+            self.assertEqual(res.stderr, b"")
+            self.assertTrue(res.stdout == self.expected_gated(20000),
+                            f"{len(res.stdout)} bytes: {res.stdout[-200:]!r}")
+        else:
+            self.assertFailed(res, LOST, MAY_HAVE_RUN)
+            self.assertTrue(self.expected_gated(20000).startswith(res.stdout), res.stdout[-200:])
+
     def test_fault_the_session_survives(self):
         # A reply that did come, then the connection closed (with or
-        # without saying so), or a Receive the host never carried out:
-        # the session goes on over a new connection, under the same
-        # verdict, and the output is whole.
+        # without saying so): the session goes on over a new connection,
+        # under the same verdict, and the output is whole.
         keys = ("server_identity", "auth", "encryption", "level")
         self.assertRan(self.ps("'x'"), b"x\n")
         verdict = {k: self.report_json()[k] for k in keys}
-        for switch in ("close@Receive*1", "hangup@Receive*1", "no-reply@Receive*1"):
+        for switch in ("close@Receive*1", "hangup@Receive*1"):
             with self.subTest(switch):
                 self.lab.control(faults=[], close_shells=True)
                 res, since = self.with_fault(switch, lines=20000)
