@@ -364,14 +364,17 @@ class PowerShellRun(LabTestCase):
         self.assertEqual((res.returncode, res.stderr), (0, b""))
         self.assertTableWidth(plain(res.stdout), 120)
 
-    def run_on_pty_stdout(self, script, columns):
-        """castellan-run with its stdout on a pty of `columns` columns,
-        stdin and stderr not terminals; returns (status, stdout, stderr)."""
+    def run_on_pty(self, script, columns, stream="stdout"):
+        """castellan-run with its stdout (or stderr) on a pty of `columns`
+        columns, the other streams not terminals (and no controlling
+        terminal); returns (status, what the pty got, the other stream)."""
         master, slave = pty.openpty()
         try:
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+            streams = ({"stdout": slave, "stderr": subprocess.PIPE} if stream == "stdout"
+                       else {"stdout": subprocess.PIPE, "stderr": slave})
             proc = subprocess.Popen([RUN, *self.args(script)], stdin=subprocess.DEVNULL,
-                                    stdout=slave, stderr=subprocess.PIPE, env=self.env())
+                                    env=self.env(), start_new_session=True, **streams)
             os.close(slave)
             slave = None
             out = bytearray()
@@ -393,14 +396,14 @@ class PowerShellRun(LabTestCase):
             os.close(master)
             if slave is not None:
                 os.close(slave)
-        return res.returncode, plain(bytes(out)), res.stderr
+        return res.returncode, bytes(out), res.stderr if stream == "stdout" else res.stdout
 
     def test_width_of_the_terminal(self):
-        code, out, err = self.run_on_pty_stdout("$Host.UI.RawUI.BufferSize.Width", 80)
-        self.assertEqual((code, out, err), (0, "80\n", b""))
-        code, out, err = self.run_on_pty_stdout(WIDE_TABLE, 80)
+        code, out, err = self.run_on_pty("$Host.UI.RawUI.BufferSize.Width", 80)
+        self.assertEqual((code, plain(out), err), (0, "80\n", b""))
+        code, out, err = self.run_on_pty(WIDE_TABLE, 80)
         self.assertEqual((code, err), (0, b""))
-        self.assertTableWidth(out, 80)
+        self.assertTableWidth(plain(out), 80)
 
     # ---- the streams ---------------------------------------------------------------
 
@@ -447,6 +450,17 @@ class PowerShellRun(LabTestCase):
         # the line is gone once the progress is complete.
         self.assertLessEqual(raw[:raw.rindex(b"done")].count(b"\n"), 1, raw)
         self.assertNotIn("Copying", shown, raw)
+
+    def test_progress_on_stderr(self):
+        # stderr a terminal, stdout a pipe: the progress line goes to the
+        # terminal and is gone at the end; stdout has the output only.
+        code, shown, out = self.run_on_pty(
+            "Write-Progress -Activity Copying -Status 'file 1' -PercentComplete 50; "
+            "Start-Sleep -Milliseconds 800; Write-Progress -Activity Copying -Completed; 'done'",
+            120, "stderr")
+        self.assertEqual((code, out), (0, b"done\n"), shown)
+        self.assertIn(b"Copying: file 1", shown)
+        self.assertEqual(rendered(shown).strip(), "", shown)
 
     # ---- exit status ---------------------------------------------------------------
 
@@ -563,6 +577,13 @@ class PowerShellRun(LabTestCase):
         code, shown = term.finish()
         self.assertEqual(code, 0, shown)
         self.assertIn("hello World", shown.split("\n"), shown)
+        # Enter alone is an empty answer, not a cancelled prompt.
+        term = self.terminal("$n = Read-Host 'Name'; \"[$n]\"")
+        term.wait_for(lambda t: b"Name" in t.output, "the prompt 'Name'")
+        term.type(b"\r")
+        code, shown = term.finish()
+        self.assertEqual(code, 0, shown)
+        self.assertIn("[]", shown.split("\n"), shown)
 
     def test_secure_string_from_the_terminal(self):
         secret = "s3cret-Wörd ✓"
@@ -597,6 +618,22 @@ class PowerShellRun(LabTestCase):
         self.assertEqual(shown.count(password), 1, shown)
         self.assertIn(password, lines, shown)
         self.assertTrue(echo_on(term.master), "the terminal was left without echo")
+
+    def test_prompt_for_choice_from_the_terminal(self):
+        script = ("$Host.UI.PromptForChoice('Restart', 'Restart the service now?', "
+                  "[System.Management.Automation.Host.ChoiceDescription[]]@('&Yes', '&No'), 0)")
+        for typed, chosen in ((b"n\r", "1"), (b"\r", "0"), (b"Yes\r", "0")):
+            with self.subTest(typed=typed):
+                term = self.terminal(script)
+                term.wait_for(lambda t: b"Restart the service now?" in t.output, "the question")
+                term.type(typed)
+                code, shown = term.finish()
+                self.assertEqual(code, 0, shown)
+                self.assertEqual(shown.strip().split("\n")[-1], chosen, shown)
+        # Without a terminal: an error record at once.
+        res = self.ps(script, stdin=b"", start_new_session=True, timeout=60)
+        self.assertEqual((res.returncode, res.stdout), (1, b""), res.stderr)
+        self.assertTrue(res.stderr.strip(), "no error record on stderr")
 
     def test_prompts_fail_at_once_without_a_terminal(self):
         for script in ("Read-Host 'Name'", "Read-Host 'Secret' -AsSecureString",
