@@ -31,6 +31,7 @@ struct _CliPsJob
   CliPsHost *host;
   CliTty *tty;
   GCancellable *cancellable;
+  CastellanPsrpPipelineSpec *spec;
   GDataInputStream *input;
   GCancellable *input_cancellable;
   gboolean take_input;
@@ -107,6 +108,50 @@ ran (GObject      *source,
 /* ---- input: one object per line of stdin ------------------------------- */
 
 static void read_line (CliPsJob *job);
+static void run_pipeline (CliPsJob *job);
+
+/* A line of stdin, or NULL at its end; the line has no line break. */
+static char *
+line_finish (CliPsJob     *job,
+             GAsyncResult *result,
+             gboolean     *cancelled)
+{
+  g_autoptr(GError) error = NULL;
+  char *line;
+  gsize length = 0;
+
+  line = g_data_input_stream_read_line_finish_utf8 (job->input, result, &length, &error);
+  *cancelled = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || job->finished;
+  if (*cancelled)
+    {
+      g_free (line);
+      return NULL;
+    }
+  /* Input that is not UTF-8 ends it, and says so. */
+  if (line == NULL && error != NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("stdin was not read to its end: %s"), error->message);
+
+      cli_fail (message);
+    }
+  if (line != NULL && length > 0 && line[length - 1] == '\r')
+    line[length - 1] = '\0';
+  return line;
+}
+
+static gboolean
+send_line (CliPsJob *job,
+           char     *line)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (line == NULL)
+    {
+      castellan_psrp_session_end_input (job->session, &error);
+      return FALSE;
+    }
+  return castellan_psrp_session_send_input (job->session, castellan_clixml_value_new_string (line), &error);
+}
 
 static void
 line_read (GObject      *source,
@@ -114,31 +159,11 @@ line_read (GObject      *source,
            gpointer      user_data)
 {
   CliPsJob *job = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  gsize length = 0;
+  gboolean cancelled;
+  g_autofree char *line = line_finish (job, result, &cancelled);
 
-  line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, &length, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || job->finished)
-    return;
-  if (line == NULL)
-    {
-      /* The end of stdin (or input that is not UTF-8, which ends it). */
-      if (error != NULL)
-        {
-          g_autofree char *message = g_strdup_printf (_("stdin was not read to its end: %s"), error->message);
-
-          cli_fail (message);
-        }
-      g_clear_error (&error);
-      castellan_psrp_session_end_input (job->session, &error);
-      return;
-    }
-  if (length > 0 && line[length - 1] == '\r')
-    line[length - 1] = '\0';
-  if (!castellan_psrp_session_send_input (job->session, castellan_clixml_value_new_string (line), &error))
-    return;
-  read_line (job);
+  if (!cancelled && send_line (job, line))
+    read_line (job);
 }
 
 static void
@@ -146,6 +171,25 @@ read_line (CliPsJob *job)
 {
   g_data_input_stream_read_line_async (job->input, G_PRIORITY_DEFAULT, job->input_cancellable,
                                        line_read, job);
+}
+
+/* A command alone takes stdin as its pipeline input, and runs once per
+ * object when there is any: whether there is is known before it starts. */
+static void
+first_line_read (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  CliPsJob *job = user_data;
+  gboolean cancelled;
+  g_autofree char *line = line_finish (job, result, &cancelled);
+
+  if (cancelled)
+    return;
+  job->spec->no_input = line == NULL;
+  run_pipeline (job);
+  if (line != NULL && send_line (job, line))
+    read_line (job);
 }
 
 /* ---- the pipeline --------------------------------------------------------- */
@@ -244,16 +288,34 @@ opened (GObject      *source,
   castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new ("Out-Default", FALSE));
   spec->no_input = !job->take_input;
   spec->host = &job->defaults;
-  castellan_psrp_session_run_async (job->session, spec, cli_pshost_handle, job->host, job->cancellable,
-                                    ran, job);
-  if (job->take_input)
+  job->spec = g_steal_pointer (&spec);
+  if (!job->take_input)
     {
-      GInputStream *in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
-
-      job->input = g_data_input_stream_new (in);
-      g_object_unref (in);
-      read_line (job);
+      run_pipeline (job);
+      return;
     }
+  {
+    GInputStream *in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+
+    job->input = g_data_input_stream_new (in);
+    g_object_unref (in);
+  }
+  if (!job->status_appended)
+    {
+      g_data_input_stream_read_line_async (job->input, G_PRIORITY_DEFAULT, job->input_cancellable,
+                                           first_line_read, job);
+      return;
+    }
+  /* A script starts at once, and reads $input as it comes. */
+  run_pipeline (job);
+  read_line (job);
+}
+
+static void
+run_pipeline (CliPsJob *job)
+{
+  castellan_psrp_session_run_async (job->session, job->spec, cli_pshost_handle, job->host, job->cancellable,
+                                    ran, job);
 }
 
 static void
@@ -318,6 +380,7 @@ cli_ps_job_free (CliPsJob *job)
     return;
   g_cancellable_cancel (job->input_cancellable);
   g_clear_object (&job->input);
+  g_clear_pointer (&job->spec, castellan_psrp_pipeline_spec_free);
   g_clear_pointer (&job->host, cli_pshost_free);
   g_clear_object (&job->session);
   g_clear_object (&job->connection);
