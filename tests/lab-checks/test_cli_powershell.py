@@ -829,7 +829,7 @@ class PowerShellRun(LabTestCase):
                 self.lab.control(faults=[], close_shells=True)
                 res, since = self.with_fault(switch, lines=20000)
                 self.lab.control(faults=[])
-                self.assertEqual((res.returncode, res.stderr), (0, b""))
+                self.assertEqual((res.returncode, res.stderr.decode()), (0, ""))
                 self.assertTrue(res.stdout == self.expected_gated(20000),
                                 f"{len(res.stdout)} bytes: {res.stdout[-200:]!r}")
                 self.assertEqual(len(self.requests(since, "Command")), 1)
