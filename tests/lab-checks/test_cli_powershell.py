@@ -563,6 +563,22 @@ class PowerShellRun(LabTestCase):
                                                            r"(crtl_c|ctrl_c)")
         self.assertEqual(self.lab.wait_status(lambda s: s["shells"] == 0, 30)["shells"], 0)
 
+    def test_ctrl_c_at_a_prompt(self):
+        # Ctrl+C typed on the terminal while the host waits for an answer
+        # (a few times: the prompt given up and the stop must not race).
+        for script, prompt in (("$n = Read-Host 'Name'; 'not reached'", b"Name"),
+                               ("$s = Read-Host 'Secret' -AsSecureString; 'not reached'",
+                                b"Secret")) * 3:
+            with self.subTest(script):
+                term = self.terminal(script)
+                term.wait_for(lambda t: prompt in t.output, "the prompt")
+                term.type(b"\x03")
+                code, shown = term.finish(60)
+                self.assertEqual(code, 130, shown)
+                self.assertNotIn("not reached", shown)
+                self.assertTrue(echo_on(term.master), "the terminal was left without echo")
+        self.assertEqual(self.lab.wait_status(lambda s: s["shells"] == 0, 30)["shells"], 0)
+
     # ---- the host's prompts --------------------------------------------------------
 
     def terminal(self, script, columns=120):
