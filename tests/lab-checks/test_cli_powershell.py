@@ -303,6 +303,15 @@ class PowerShellRun(LabTestCase):
                           r["trusted_hosts_entry"], r["level"], r["exit_code"]),
                          ("none", "ntlm", "ntlm-rc4-128", "127.0.0.*", "unverified", 0))
         self.assertAllSealed(since)
+        # gss-ntlmssp's RC4 stream runs on across messages: many Receives
+        # and Sends must open on both sides, in order.
+        lines = "".join(f"line {i}\n" for i in range(3000))
+        res = self.ps("$input | ForEach-Object { $_.ToUpper() }; 1..20000", host="127.0.0.1",
+                      extra=(*self.ntlm_args(), "--trusted-hosts", "127.0.0.1"),
+                      stdin=lines.encode())
+        expected = lines.upper() + "".join(f"{i}\n" for i in range(1, 20001))
+        self.assertEqual((res.returncode, res.stderr), (0, b""))
+        self.assertTrue(res.stdout == expected.encode(), res.stdout[-200:])
 
     def test_https(self):
         for auth, host, expected in (("negotiate", "localhost", "kerberos"),
@@ -650,6 +659,22 @@ class PowerShellRun(LabTestCase):
         res = self.ps(script, stdin=b"", start_new_session=True, timeout=60)
         self.assertEqual((res.returncode, res.stdout), (1, b""), res.stderr)
         self.assertTrue(res.stderr.strip(), "no error record on stderr")
+
+    def test_get_credential_asks_the_user_name(self):
+        password = "an0ther-pass"
+        term = self.terminal("$c = Get-Credential -Message 'Sign in, please'; $c.UserName; "
+                             "$c.GetNetworkCredential().Password")
+        term.wait_for(lambda t: b"User" in t.output or b"user" in t.output,
+                      "a prompt for the user name")
+        term.type(b"CASTELLAN\\bob\r")
+        term.wait_for(lambda t: not echo_on(t.master), "a password prompt with echo off")
+        term.type(password.encode() + b"\r")
+        code, shown = term.finish()
+        self.assertEqual(code, 0, shown)
+        lines = shown.split("\n")
+        self.assertIn("CASTELLAN\\bob", lines, shown)
+        self.assertEqual(shown.count(password), 1, shown)
+        self.assertIn(password, lines, shown)
 
     def test_prompts_fail_at_once_without_a_terminal(self):
         for script in ("Read-Host 'Name'", "Read-Host 'Secret' -AsSecureString",
