@@ -650,7 +650,9 @@ class PowerShellRun(LabTestCase):
         for typed, chosen in ((b"n\r", "1"), (b"\r", "0"), (b"Yes\r", "0")):
             with self.subTest(typed=typed):
                 term = self.terminal(script)
-                term.wait_for(lambda t: b"Restart the service now?" in t.output, "the question")
+                # The question, then its choices, then the prompt's end.
+                term.wait_for(lambda t: t.output.rfind(b"No") > t.output.find(b"now?") >= 0
+                              and t.output.endswith(b" "), "the choices")
                 term.type(typed)
                 code, shown = term.finish()
                 self.assertEqual(code, 0, shown)
