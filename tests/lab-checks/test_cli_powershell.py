@@ -830,8 +830,10 @@ class PowerShellRun(LabTestCase):
 
     def test_fault_that_leaves_the_command_unanswered(self):
         for switch, extra, words in (("no-reply@Command*1", (), [MAY_HAVE_RUN]),
-                                     ("delay@Command=40", ("--timeout", "15"),
-                                      ["did not answer within 15 seconds"])):
+                                     # Room for pwsh to start (Create) on a busy
+                                     # machine; the Command's reply comes late.
+                                     ("delay@Command=50", ("--timeout", "20"),
+                                      ["did not answer within 20 seconds"])):
             with self.subTest(switch):
                 self.lab.control(faults=[], close_shells=True)
                 since = self.last_connection()
