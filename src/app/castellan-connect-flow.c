@@ -328,6 +328,7 @@ typedef struct
   CastellanConsole *console;
   CastellanVerdict *verdict;
   CastellanVerdict *previous;
+  char *body;                 /* what the alert said */
 } Held;
 
 static void
@@ -339,13 +340,12 @@ held_answered (AdwMessageDialog *dialog,
 
   if (g_str_equal (response, "connect"))
     {
-      g_object_set_data (G_OBJECT (h->console), ACCEPTED_KEY, GINT_TO_POINTER (1));
-      if (h->previous != NULL && castellan_verdict_is_weaker_than (h->verdict, h->previous))
-        {
-          g_autofree char *note = downgrade_note (h->verdict, h->previous);
+      /* Accepted, yet still said: the banner and the details keep it. */
+      g_autofree char *note = h->previous != NULL && castellan_verdict_is_weaker_than (h->verdict, h->previous)
+                              ? downgrade_note (h->verdict, h->previous) : g_strdup (h->body);
 
-          castellan_console_note_downgrade (h->console, note);
-        }
+      g_object_set_data (G_OBJECT (h->console), ACCEPTED_KEY, GINT_TO_POINTER (1));
+      castellan_console_note_downgrade (h->console, note);
       record_verdict (h->self, castellan_console_get_host (h->console), h->verdict);
       castellan_console_set_held (h->console, FALSE);
     }
@@ -355,6 +355,7 @@ held_answered (AdwMessageDialog *dialog,
   g_object_unref (h->console);
   castellan_verdict_free (h->verdict);
   castellan_verdict_free (h->previous);
+  g_free (h->body);
   g_free (h);
 }
 
@@ -362,9 +363,9 @@ held_answered (AdwMessageDialog *dialog,
  * castellan_connect_flow_check_verdict:
  *
  * Called when @console has its verdict, before the host's last verdict is
- * replaced. Below what the settings promised, or below last time when
- * that was not accepted before connecting, the console is held (nothing
- * is sent) and the user asked.
+ * replaced. Below what the settings promised (even after a lower level
+ * was accepted before connecting), or below last time when that was not
+ * accepted, the console is held (nothing is sent) and the user asked.
  *
  * Returns: %TRUE when the console is held, and the verdict not recorded yet.
  */
@@ -387,7 +388,7 @@ castellan_connect_flow_check_verdict (CastellanWindow  *self,
   previous = castellan_host_dup_last_verdict (host);
   broken = expectation != NULL && castellan_expectation_is_broken_by (expectation, verdict);
   weaker = previous != NULL && castellan_verdict_is_weaker_than (verdict, previous);
-  if (accepted || (!broken && !weaker))
+  if (!broken && (accepted || !weaker))
     {
       if (weaker)
         {
@@ -409,6 +410,7 @@ castellan_connect_flow_check_verdict (CastellanWindow  *self,
   h->console = g_object_ref (console);
   h->verdict = castellan_verdict_copy (verdict);
   h->previous = g_steal_pointer (&previous);
+  h->body = g_steal_pointer (&body);
   g_signal_connect (dialog, "response", G_CALLBACK (held_answered), h);
   gtk_window_present (GTK_WINDOW (dialog));
   return TRUE;

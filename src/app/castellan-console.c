@@ -49,6 +49,7 @@ struct _CastellanConsole
   char *failure_message;
   gboolean wants_account;   /* the failure is one another account may help with */
   char *downgrade;          /* what is weaker than last time, or NULL */
+  char *trust_removed;      /* the TrustedHosts entry behind this session is gone */
   gboolean broadcast_setting; /* the toggle is set by the program, not the user */
   gboolean broadcast_chosen;  /* the user chose whether this tab receives */
   CastellanInterpreter interpreter;
@@ -129,6 +130,9 @@ update_banner (CastellanConsole *self)
     }
   else if (self->downgrade != NULL)
     castellan_banner_show (self->banner, _("Less protected than last time"), _("_Details"));
+  else if (self->trust_removed != NULL)
+    castellan_banner_show (self->banner, _("Its TrustedHosts entry was removed: a new connection will be refused"),
+                           _("_Details"));
   else if (self->verdict != NULL && level == CASTELLAN_LEVEL_UNVERIFIED)
     castellan_banner_show (self->banner, _("Server not verified: its identity is not proven"), _("_Details"));
   else if (self->verdict != NULL && level == CASTELLAN_LEVEL_UNPROTECTED)
@@ -190,11 +194,14 @@ show_verdict (CastellanConsole *self)
         {
           GtkWidget *details = castellan_security_details (v);
 
-          if (self->downgrade != NULL)
+          if (self->downgrade != NULL || self->trust_removed != NULL)
             {
               GtkWidget *grid = castellan_security_grid_new ();
 
-              castellan_security_add_row (grid, _("Compared with last time"), self->downgrade);
+              if (self->downgrade != NULL)
+                castellan_security_add_row (grid, _("Compared with last time"), self->downgrade);
+              if (self->trust_removed != NULL)
+                castellan_security_add_row (grid, _("TrustedHosts"), self->trust_removed);
               gtk_box_insert_child_after (GTK_BOX (details), grid, gtk_widget_get_first_child (details));
             }
           gtk_popover_set_child (GTK_POPOVER (popover), details);
@@ -415,6 +422,7 @@ castellan_console_connect (CastellanConsole *self)
   g_clear_pointer (&self->failure, g_free);
   g_clear_pointer (&self->failure_message, g_free);
   g_clear_pointer (&self->downgrade, g_free);
+  g_clear_pointer (&self->trust_removed, g_free);
   update_broadcast_default (self);
   gtk_widget_set_visible (GTK_WIDGET (self->reconnect_button), FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->input), FALSE);
@@ -636,6 +644,7 @@ castellan_console_finalize (GObject *object)
   g_free (self->failure);
   g_free (self->failure_message);
   g_free (self->downgrade);
+  g_free (self->trust_removed);
   g_ptr_array_unref (self->history);
   g_string_free (self->last_output, TRUE);
   G_OBJECT_CLASS (castellan_console_parent_class)->finalize (object);
@@ -920,17 +929,17 @@ castellan_console_is_held (CastellanConsole *self)
 }
 
 /* The TrustedHosts entry that allowed this connection was removed: the
- * session stays, but no longer cites it, and says what that means. */
+ * session stays, but no longer cites it, and says what that means. Not
+ * a downgrade: this session is as protected as it was. */
 void
 castellan_console_trusted_entry_removed (CastellanConsole *self)
 {
-  g_autofree char *message = NULL;
-
   if (self->verdict == NULL || self->verdict->trusted_hosts_entry == NULL)
     return;
-  message = g_strdup_printf (_("The TrustedHosts entry “%s” that allowed this connection was removed: this session goes on, but a new connection to this host will be refused."),
-                             self->verdict->trusted_hosts_entry);
+  g_free (self->trust_removed);
+  self->trust_removed = g_strdup_printf (_("The TrustedHosts entry “%s” that allowed this connection was removed: this session goes on, but a new connection to this host will be refused."),
+                                         self->verdict->trusted_hosts_entry);
   g_clear_pointer (&self->verdict->trusted_hosts_entry, g_free);
-  castellan_console_note_downgrade (self, message);
+  feed_line (self, self->trust_removed, "\033[1;33m");
   show_verdict (self);
 }

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "castellan-connect-flow.h"
 #include "castellan-preferences.h"
 #include "castellan-results.h"
 #include "castellan-secrets.h"
@@ -404,8 +405,8 @@ run_answered (AdwMessageDialog *dialog,
   fanout_start_free (f);
 }
 
-/* The targets, each with the level it is expected to reach (its last
- * verdict), a password field where the keyring had none, and a word on
+/* The targets, each with the level the policy and its settings promise
+ * (the worst of it, where the server has a say), a password field where the keyring had none, and a word on
  * those whose server is not proven. Enter alone never runs it. */
 static void
 show_run_dialog (FanoutStart *f)
@@ -426,9 +427,14 @@ show_run_dialog (FanoutStart *f)
   for (guint i = 0; i < f->hosts->len; i++)
     {
       CastellanHost *host = g_ptr_array_index (f->hosts, i);
-      const char *level = castellan_host_get_last_level (host);
+      g_autoptr(CastellanExpectation) expectation = castellan_connect_flow_expect (host);
+      g_autofree char *summary = expectation ? castellan_expectation_summary (expectation) : NULL;
+      const char *level = expectation && !expectation->refused
+                          ? castellan_verdict_level_id (expectation->floor)
+                          : castellan_host_get_last_level (host);
       g_autofree char *name = castellan_host_dup_display_name (host);
-      const char *words = level ? castellan_security_title (level) : _("Never connected");
+      g_autofree char *words = summary ? g_strdup_printf (_("Expected: %s"), summary)
+                                       : g_strdup (level ? castellan_security_title (level) : _("Never connected"));
       GtkWidget *row = adw_action_row_new ();
       g_autofree char *description = g_strdup_printf ("%s: %s", name, words);
 

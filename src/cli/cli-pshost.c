@@ -198,6 +198,49 @@ secure_string (CliPsHost  *host,
   return bytes ? castellan_clixml_value_new_bytes (CASTELLAN_CLIXML_SECURE_STRING, bytes) : NULL;
 }
 
+/* A choice's label as shown, without the '&' that marks its hot key. */
+static char *
+plain_label (const char *label)
+{
+  char *plain = g_strdup (label);
+  char *p;
+
+  while ((p = strchr (plain, '&')) != NULL)
+    memmove (p, p + 1, strlen (p));
+  return plain;
+}
+
+/* "[Y] Yes  [N] No  (default is “Yes”): ", as PowerShell's console asks. */
+static char *
+choice_prompt (Asking *a)
+{
+  GString *line = g_string_sized_new (64);
+
+  for (guint i = 0; i < a->choices->len; i++)
+    {
+      const char *label = g_ptr_array_index (a->choices, i);
+      const char *amp = strchr (label, '&');
+      g_autofree char *plain = plain_label (label);
+
+      if (amp != NULL && amp[1] != '\0')
+        g_string_append_printf (line, "[%.*s] %s  ", (int) (g_utf8_next_char (amp + 1) - (amp + 1)),
+                                amp + 1, plain);
+      else
+        g_string_append_printf (line, "[%u] %s  ", i, plain);
+    }
+  if (a->default_choice >= 0 && (guint) a->default_choice < a->choices->len)
+    {
+      g_autofree char *plain = plain_label (g_ptr_array_index (a->choices, a->default_choice));
+
+      g_string_append_printf (line, _("(default is “%s”): "), plain);
+    }
+  else
+    {
+      g_string_append (line, ": ");
+    }
+  return g_string_free (line, FALSE);
+}
+
 static void ask_next (Asking *a);
 
 static void
@@ -272,11 +315,8 @@ answered (char     *line,
         {
           const char *label = g_ptr_array_index (a->choices, i);
           const char *amp = strchr (label, '&');
-          g_autofree char *plain = g_strdup (label);
-          char *p;
+          g_autofree char *plain = plain_label (label);
 
-          while ((p = strchr (plain, '&')) != NULL)
-            memmove (p, p + 1, strlen (p));
           if (g_ascii_strcasecmp (line, plain) == 0 ||
               (amp != NULL && amp[1] != '\0' && g_utf8_strlen (line, -1) == 1 &&
                g_unichar_toupper (g_utf8_get_char (line)) == g_unichar_toupper (g_utf8_get_char (amp + 1))))
@@ -359,37 +399,9 @@ ask_next (Asking *a)
     }
   if (a->choices != NULL)
     {
-      g_autoptr(GString) line = g_string_new (NULL);
+      g_autofree char *line = choice_prompt (a);
 
-      for (guint i = 0; i < a->choices->len; i++)
-        {
-          const char *label = g_ptr_array_index (a->choices, i);
-          const char *amp = strchr (label, '&');
-          g_autofree char *plain = g_strdup (label);
-          char *p;
-
-          while ((p = strchr (plain, '&')) != NULL)
-            memmove (p, p + 1, strlen (p));
-          if (amp != NULL && amp[1] != '\0')
-            g_string_append_printf (line, "[%.*s] %s  ", (int) (g_utf8_next_char (amp + 1) - (amp + 1)),
-                                    amp + 1, plain);
-          else
-            g_string_append_printf (line, "[%u] %s  ", i, plain);
-        }
-      if (a->default_choice >= 0 && (guint) a->default_choice < a->choices->len)
-        {
-          g_autofree char *plain = g_strdup (g_ptr_array_index (a->choices, a->default_choice));
-          char *p;
-
-          while ((p = strchr (plain, '&')) != NULL)
-            memmove (p, p + 1, strlen (p));
-          g_string_append_printf (line, _("(default is “%s”): "), plain);
-        }
-      else
-        {
-          g_string_append (line, ": ");
-        }
-      cli_tty_ask (tty, line->str, FALSE, answered, a);
+      cli_tty_ask (tty, line, FALSE, answered, a);
       return;
     }
   field = g_ptr_array_index (a->fields, a->index);

@@ -55,10 +55,11 @@ castellan_psrp_size_new (int width,
 {
   CastellanClixmlValue *v = new_plain_object ();
 
-  castellan_clixml_value_add_property (v, TRUE, "width",
-                                       castellan_clixml_value_new_signed (CASTELLAN_CLIXML_INT32, width));
+  /* In the order Windows' client writes them. */
   castellan_clixml_value_add_property (v, TRUE, "height",
                                        castellan_clixml_value_new_signed (CASTELLAN_CLIXML_INT32, height));
+  castellan_clixml_value_add_property (v, TRUE, "width",
+                                       castellan_clixml_value_new_signed (CASTELLAN_CLIXML_INT32, width));
   return v;
 }
 

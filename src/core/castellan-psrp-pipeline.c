@@ -254,11 +254,8 @@ check_input (CastellanPsrpPipeline  *self,
     return castellan_psrp_wrong_state (error, action, castellan_psrp_invocation_state_name (self->state),
                                        castellan_psrp_invocation_state_name (CASTELLAN_PSRP_PIPELINE_RUNNING));
   if (!self->input_open)
-    {
-      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED,
-                   _("The pipeline takes no more input."));
-      return FALSE;
-    }
+    return castellan_psrp_wrong_state (error, action, _("past the end of its input"),
+                                       castellan_psrp_invocation_state_name (CASTELLAN_PSRP_PIPELINE_RUNNING));
   return TRUE;
 }
 

@@ -428,6 +428,7 @@ castellan_psrp_pool_receive (CastellanPsrpPool       *pool,
   if (!castellan_psrp_defragmenter_feed (d, data, length, error))
     {
       pool->failed = TRUE;
+      set_state (pool, CASTELLAN_PSRP_POOL_BROKEN);
       return FALSE;
     }
   while ((bytes = castellan_psrp_defragmenter_next (d, NULL)) != NULL)
@@ -437,7 +438,9 @@ castellan_psrp_pool_receive (CastellanPsrpPool       *pool,
       g_bytes_unref (bytes);
       if (!ok)
         {
+          /* The stream cannot be trusted any more. */
           pool->failed = TRUE;
+          set_state (pool, CASTELLAN_PSRP_POOL_BROKEN);
           return FALSE;
         }
     }

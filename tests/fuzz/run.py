@@ -14,7 +14,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("CASTELLAN_FUZZ_DIR", os.path.join(HERE, "..", "..", "build-fuzz"))
 TARGETS = ["wsman-reply", "sealing", "trusted-hosts", "endpoint", "inventory", "psrp-fragment",
-           "clixml"]
+           "clixml", "psrp-pool"]
 FIXTURES = os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "windows-recorded")
 
 

@@ -265,7 +265,8 @@ def scenario(app, lab, home):
     gs.wait_for(lambda: showing(run_button) or None, "the action bar revealed")
     check(showing(run_button), "a selected host shows the action bar (Connect · Run Command…)")
     tc.key("ctrl+e")
-    name_field = app.named("Display Name", "the editor from Ctrl+E")
+    editor = app.find(lambda w: app.role(w) == "FRAME" and w.get_name() == "Edit Host", "the editor from Ctrl+E")
+    name_field = app.find(lambda w: w.get_name() == "Name", "the editor's name field", root=editor)
     check(name_field is not None, "Ctrl+E on the list edits the host")
     tc.key("Escape")
     no_dialog_left(app)
@@ -301,13 +302,16 @@ def scenario(app, lab, home):
     subprocess.run(["xdotool", "keyup", "ctrl"], check=True, timeout=30)
     tc.press(shown_button(app, "Run Command…"))
     command = app.named("Command to run", "the run dialog")
-    for name in (KERB, ASKED):
-        target = app.find(lambda w: (w.get_description() or "") == f"{name}: Never connected",
+    # Never connected: each is listed with what the policy and its
+    # settings promise.
+    for name, expected in ((KERB, "Verified and encrypted"),
+                           (ASKED, "Server not verified — allowed by the TrustedHosts entry")):
+        target = app.find(lambda w: (w.get_description() or "").startswith(f"{name}: Expected: {expected}"),
                           f"{name} among the targets")
-        check(target is not None, f"the run dialog lists {name} with its level (never connected)")
-    warn = app.find(lambda w: "hosts are not verified" in (w.get_name() or ""), "the unverified warning")
-    check(warn.get_name().startswith("3 hosts are not verified"),
-          f"the run dialog warns that the targets are not verified: “{warn.get_name()}”")
+        check(target is not None, f"the run dialog lists {name} with its expected level ({expected})")
+    warn = app.find(lambda w: "is not verified" in (w.get_name() or ""), "the unverified warning")
+    check(warn.get_name().startswith("1 host is not verified"),
+          f"the run dialog warns that one target is not verified: “{warn.get_name()}”")
     password = app.find(lambda w: (w.get_name() or "").startswith("Password of "), "the missing password")
     check("admin" in password.get_name(), f"the host without a saved password is asked for one ({password.get_name()})")
     tc.set_text(command, "echo fan-%USERNAME%")

@@ -126,6 +126,25 @@ def showing(w):
     return w.get_state_set().contains(gs.atspi().StateType.SHOWING)
 
 
+def visible(w):
+    """It and its containers visible, up to its window or popover (GTK 4.8
+    does not report SHOWING for every widget)."""
+    Atspi = gs.atspi()
+    node = w
+    while node is not None and node.get_role() != Atspi.Role.FRAME:
+        if not node.get_state_set().contains(Atspi.StateType.VISIBLE):
+            return False
+        node = node.get_parent()
+    return node is not None
+
+
+def let_dialog_go():
+    """Another dialog follows the one just answered: no walk of the tree
+    while the first is torn down (GTK 4.8 can crash answering for a
+    half-disposed one), as App.settle() does when none follows."""
+    time.sleep(0.5)
+
+
 def sensitive(w):
     return w.get_state_set().contains(gs.atspi().StateType.SENSITIVE)
 
@@ -254,7 +273,8 @@ def below_expected(app, lab, inventory_path):
     check("if Negotiate ends in NTLM" in expected.get_name(),
           f"the password prompt says what may happen: {expected.get_name()}")
     type_text(lab.password)
-    press(app.button("Connect"))
+    press(app.button("Connect", dialogs_only=True))
+    let_dialog_go()
     body = app.find(lambda w: "(expected: “Verified and encrypted" in (w.get_name() or ""),
                     "the alert after signing in")
     check("with ntlm, which cannot prove it" in body.get_name(),
@@ -267,6 +287,28 @@ def below_expected(app, lab, inventory_path):
                 "the held console to close")
     check("last-level=verified" in host_section(inventory_path, FALLS_BACK),
           "Cancel keeps the last verdict as it was: the weaker one is not recorded")
+
+    # Again, and Connect Anyway: recorded, and the console says so.
+    click_at(app.named("Falls back to NTLM"), double=True)
+    app.named("Password", "the password prompt, again")
+    type_text(lab.password)
+    press(app.button("Connect", dialogs_only=True))
+    let_dialog_go()
+    app.find(lambda w: "(expected: “Verified and encrypted" in (w.get_name() or ""), "the alert, again")
+    press(app.button("Connect Anyway"))
+    let_dialog_go()
+    app.settle()
+    line = app.find(lambda w: app.role(w) == "LABEL" and w.get_name() == "Less protected than last time"
+                    and visible(w), "the downgrade banner")
+    check(line is not None, "Connect Anyway: the console shows the downgrade banner")
+    app.find(lambda w: w.get_name() == "Command" and sensitive(w), "the command line, released")
+    gs.wait_for(lambda: "last-level=unverified" in host_section(inventory_path, FALLS_BACK) or None,
+                "the weaker verdict recorded")
+    check("last-level=unverified" in host_section(inventory_path, FALLS_BACK),
+          "Connect Anyway records the weaker verdict")
+    key("ctrl+w")
+    gs.wait_for(lambda: anywhere(app, lambda w: w.get_name() == "Command") is None or None,
+                "the accepted console to close")
 
 
 def downgrade(app, lab):
@@ -288,6 +330,7 @@ def downgrade(app, lab):
 
     click_at(app.named("Was Kerberos"), double=True)
     press(app.button("Connect Anyway"))
+    let_dialog_go()
     app.named("Password", "the password prompt")
     expected = app.find(lambda w: (w.get_name() or "").startswith("Expected: Server not verified")
                         and "allowed by" in w.get_name(), "the expected level in the password prompt")
@@ -296,13 +339,17 @@ def downgrade(app, lab):
     shot(os.path.join(SHOTS, "password-expected.png"),
          dialog_of(app, lambda w: w.get_name() == "Password", "the password prompt"))
     type_text(lab.password)
-    press(app.button("Connect"))
+    press(app.button("Connect", dialogs_only=True))
+    let_dialog_go()
     app.settle()
     sec = app.find(lambda w: w.get_name() == "Connection security"
                    and "ntlm-rc4-128" in (w.get_description() or ""), "the NTLM verdict")
     check("TrustedHosts entry 127.0.0.1" in sec.get_description(),
           "accepted before connecting, the weaker connection goes ahead without a second alert")
     app.find(lambda w: w.get_name() == "Command" and sensitive(w), "the command line, enabled")
+    line = app.find(lambda w: app.role(w) == "LABEL" and w.get_name() == "Less protected than last time"
+                    and visible(w), "the downgrade banner")
+    check(line is not None, "the accepted downgrade shows as the console's banner")
     type_text("echo after-downgrade")
     key("Return")
     app.find(lambda w: (w.get_name() or "").startswith("Exit 0")
@@ -347,8 +394,12 @@ def trusted_hosts(app, home):
                    "the console no longer citing the removed entry")
     check("TrustedHosts entry" not in sec.get_description(),
           "removing the entry updates the console that cited it")
-    app.find(lambda w: "that allowed this connection was removed" in (w.get_name() or ""),
-             "the console's note of the removal")
+    click_at(sec)
+    note = app.find(lambda w: "that allowed this connection was removed" in (w.get_name() or "") and visible(w),
+                    "the console's note of the removal, in its details")
+    check("a new connection to this host will be refused" in note.get_name(),
+          "the console's details say the entry is gone and what that means")
+    key("Escape")
 
 
 def editor(app):

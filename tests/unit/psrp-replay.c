@@ -3,7 +3,10 @@
  * stdin, one WS-Man payload each (a channel per sender and stream, so
  * object ids never mix), and prints one JSON line per message the core
  * reassembled: header, the CLIXML as JSON, the same after our writer
- * wrote it and our reader read it back, and whether the two are equal. */
+ * wrote it and our reader read it back, and whether the two are equal.
+ * With --ours it prints, in the same form, the INIT_RUNSPACEPOOL and
+ * CREATE_PIPELINE messages our pool sends, with and without a host, for
+ * comparison with those of the recording client. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "castellan-json.h"
 #include "castellan-psrp-fragment.h"
 #include "castellan-psrp-message.h"
+#include "castellan-psrp-pool.h"
 
 /* Text with a length: it may hold U+0000. */
 static void
@@ -254,6 +258,93 @@ out:
   fputs (line->str, stdout);
 }
 
+/* Every message of one of our streams, printed. */
+static void
+print_sent (CastellanPsrpPool       *pool,
+            const CastellanPsrpGuid *pid,
+            const char              *channel)
+{
+  g_autoptr(CastellanPsrpDefragmenter) d = castellan_psrp_defragmenter_new (CASTELLAN_PSRP_DEFAULT_MAX_MESSAGE,
+                                                                          CASTELLAN_PSRP_DEFAULT_MAX_PARTIAL);
+  GBytes *payload;
+  GBytes *message;
+  guint64 object_id;
+
+  while ((payload = castellan_psrp_pool_data_to_send (pool, pid, CASTELLAN_PSRP_STREAM_INPUT, 1 << 20)) != NULL)
+    {
+      gboolean ok = castellan_psrp_defragmenter_feed (d, g_bytes_get_data (payload, NULL),
+                                                      g_bytes_get_size (payload), NULL);
+
+      g_bytes_unref (payload);
+      if (!ok)
+        return;
+      while ((message = castellan_psrp_defragmenter_next (d, &object_id)) != NULL)
+        {
+          print_message (channel, object_id, message);
+          g_bytes_unref (message);
+        }
+    }
+}
+
+/* A pool opened by the server's RUNSPACEPOOL_STATE, as the server would
+ * send it. */
+static void
+open_pool (CastellanPsrpPool *pool,
+           const char        *channel)
+{
+  static const char state[] = "<Obj RefId=\"0\"><MS><I32 N=\"RunspaceState\">2</I32></MS></Obj>";
+  static const CastellanPsrpGuid no_pipeline = { { 0 } };
+  g_autoptr(GBytes) data = g_bytes_new_static (state, sizeof state - 1);
+  g_autoptr(CastellanPsrpMessage) m =
+    castellan_psrp_message_new (CASTELLAN_PSRP_DESTINATION_CLIENT, CASTELLAN_PSRP_MESSAGE_RUNSPACEPOOL_STATE,
+                                castellan_psrp_pool_get_id (pool), &no_pipeline, data);
+  g_autoptr(GBytes) packed = castellan_psrp_message_pack (m, FALSE);
+  g_autoptr(GByteArray) payload = g_byte_array_new ();
+  CastellanPsrpEvent *event;
+
+  castellan_psrp_pool_open (pool, NULL);
+  print_sent (pool, NULL, channel);
+  castellan_psrp_fragment_write (payload, 1, 0, CASTELLAN_PSRP_FRAGMENT_START | CASTELLAN_PSRP_FRAGMENT_END,
+                                 g_bytes_get_data (packed, NULL), g_bytes_get_size (packed));
+  castellan_psrp_pool_receive (pool, NULL, payload->data, payload->len, NULL);
+  while ((event = castellan_psrp_pool_next_event (pool)) != NULL)
+    castellan_psrp_event_free (event);
+}
+
+static void
+print_ours (gboolean with_host)
+{
+  static const CastellanPsrpHostDefaults host = { 7, 0, 120, 3000, 120, 50, "Castellan" };
+  const char *dictionary[] = { "System.Management.Automation.PSPrimitiveDictionary",
+                               "System.Collections.Hashtable", "System.Object", NULL };
+  const char *channel = with_host ? "ours:host" : "ours:no-host";
+  CastellanPsrpGuid rpid;
+  g_autoptr(CastellanClixmlValue) arguments =
+    castellan_clixml_value_new_object (dictionary, CASTELLAN_CLIXML_CONTAINER_DICTIONARY);
+  CastellanPsrpPoolOptions options = { .min_runspaces = 1, .max_runspaces = 1 };
+  g_autoptr(CastellanPsrpPool) pool = NULL;
+  g_autoptr(CastellanPsrpPipelineSpec) spec = castellan_psrp_pipeline_spec_new ();
+  CastellanPsrpCommand *command = castellan_psrp_command_new ("Get-Item", FALSE);
+  CastellanPsrpPipeline *pipeline;
+
+  castellan_psrp_guid_parse ("8a8a1d5e-3c1f-4c2b-9d7e-0123456789ab", &rpid);
+  castellan_clixml_value_add_entry (arguments, castellan_clixml_value_new_string ("key"),
+                                    castellan_clixml_value_new_string ("value"));
+  if (with_host)
+    {
+      options.host = &host;
+      options.application_arguments = arguments;
+      spec->host = &host;
+    }
+  pool = castellan_psrp_pool_new (&rpid, &options);
+  open_pool (pool, channel);
+  castellan_psrp_command_add_argument (command, "Path", castellan_clixml_value_new_string ("C:\\"));
+  castellan_psrp_pipeline_spec_add (spec, command);
+  pipeline = castellan_psrp_pool_create_pipeline (pool, spec, NULL);
+  if (pipeline != NULL)
+    print_sent (pool, castellan_psrp_pipeline_get_id (pipeline), channel);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -263,6 +354,12 @@ main (int   argc,
   char *line = NULL;
   size_t capacity = 0;
 
+  if (argc > 1 && g_str_equal (argv[1], "--ours"))
+    {
+      print_ours (FALSE);
+      print_ours (TRUE);
+      return 0;
+    }
   while (getline (&line, &capacity, stdin) > 0)
     {
       char *space = strchr (g_strchomp (line), ' ');

@@ -162,6 +162,51 @@ class Conversation:
         return [m for m in self.decoded if m.get("type") == mtype and m["channel"].startswith(sender + ":")]
 
 
+def shape(value, loose=False):
+    """A value with its values left out: element, type names, property
+    names in order with their shapes, the distinct shapes of items and
+    entries. With @loose, a Size's members compare by name, not order."""
+    if value is None:
+        return "Nil"
+    if value["t"] != "Obj":
+        return value["t"]
+    out = {"tn": value["tn"]}
+    for member in ("props", "ms"):
+        if member in value:
+            members = [(n, shape(v, loose)) for n, v in value[member].items()]
+            out[member] = sorted(members) if loose and value[member].keys() == SIZE_MEMBERS else members
+    if "inner" in value:
+        out["inner"] = shape(value["inner"], loose)
+    if "items" in value:
+        out["items"] = sorted({json.dumps(shape(i, loose)) for i in value["items"]})
+    if "entries" in value:
+        out["entries"] = [json.dumps([shape(k, loose), shape(v, loose)]) for k, v in value["entries"]]
+    return out
+
+
+def ours():
+    """Our SESSION_CAPABILITY, INIT_RUNSPACEPOOL and CREATE_PIPELINE, with
+    no host (channel ours:no-host) and with one (ours:host)."""
+    res = subprocess.run([TOOL, "--ours"], capture_output=True, timeout=60)
+    if res.returncode != 0:
+        raise AssertionError(f"psrp-replay --ours failed: {res.stderr.decode()}")
+    out = {}
+    for m in (json.loads(line) for line in res.stdout.decode().splitlines()):
+        out[(m["channel"], m["type"])] = m
+    return out
+
+
+def host_entries(host_info):
+    """The host's default data: key, .NET type and the value's shape."""
+    data = ms(ms(host_info, "_hostDefaultData"), "data")
+    return [(k["v"], ms(v, "T")["v"], shape(ms(v, "V"))) for k, v in data["entries"]]
+
+
+# The recording client writes a Size's height before its width; ours
+# writes width first (both are read by name).
+SIZE_MEMBERS = {"width", "height"}
+
+
 CACHE = {}
 
 
@@ -354,6 +399,76 @@ class RecordedPsrp(unittest.TestCase):
             if ms(call["value"], "ci")["v"] != -100:
                 self.assertIn(ms(call["value"], "ci")["v"],
                               [ms(r["value"], "ci")["v"] for r in responses])
+
+
+@unittest.skipUnless(yaml is not None and os.path.isdir(FIXTURES), "recorded fixtures not available")
+class OursLikeRecorded(unittest.TestCase):
+    """Our messages have the recording client's property names, order and
+    types; the values may differ."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ours = ours()
+        cls.recorded = {}
+        for name in fixture_names():
+            for m in conversation(name).decoded:
+                if m["channel"].startswith("c:") and m.get("type") in ("INIT_RUNSPACEPOOL", "CREATE_PIPELINE"):
+                    cls.recorded.setdefault(m["type"], []).append((name, m["value"]))
+
+    def recorded_of(self, mtype, name):
+        found = [v for n, v in self.recorded[mtype] if n == name]
+        self.assertTrue(found, name)
+        return found[0]
+
+    def test_session_capability(self):
+        for channel in ("ours:no-host", "ours:host"):
+            mine = self.ours[(channel, "SESSION_CAPABILITY")]["value"]
+            (theirs,) = conversation("test_psrp_open_runspace.yml").of("SESSION_CAPABILITY", "c")
+            self.assertEqual(mine, theirs["value"])
+
+    def test_init_runspacepool_without_host(self):
+        mine = self.ours[("ours:no-host", "INIT_RUNSPACEPOOL")]["value"]
+        theirs = self.recorded_of("INIT_RUNSPACEPOOL", "test_psrp_open_runspace.yml")
+        self.assertEqual(shape(mine), shape(theirs))
+        for name in ("MinRunspaces", "MaxRunspaces", "PSThreadOptions", "ApartmentState"):
+            self.assertEqual(ms(mine, name), ms(theirs, name), name)
+        self.assertEqual(ms(ms(mine, "HostInfo"), "_isHostNull"), {"t": "B", "v": True})
+
+    def test_init_runspacepool_with_host_and_arguments(self):
+        mine = self.ours[("ours:host", "INIT_RUNSPACEPOOL")]["value"]
+        with_host = self.recorded_of("INIT_RUNSPACEPOOL", "test_psrp_pshost_raw_ui_mocked_methods.yml")
+        with_args = self.recorded_of("INIT_RUNSPACEPOOL", "test_psrp_application_args.yml")
+        self.assertEqual([n for n in mine["ms"]], [n for n in with_host["ms"]])
+        self.assertEqual(shape(ms(mine, "HostInfo"), True), shape(ms(with_host, "HostInfo"), True))
+        self.assertEqual(shape(ms(mine, "ApplicationArguments")), shape(ms(with_args, "ApplicationArguments")))
+        self.assertEqual([e[:2] for e in host_entries(ms(mine, "HostInfo"))],
+                         [e[:2] for e in host_entries(ms(with_host, "HostInfo"))])
+        self.assertEqual(ms(ms(mine, "HostInfo"), "_isHostNull"), {"t": "B", "v": False})
+
+    def test_host_size_member_order(self):
+        mine = self.ours[("ours:host", "INIT_RUNSPACEPOOL")]["value"]
+        with_host = self.recorded_of("INIT_RUNSPACEPOOL", "test_psrp_pshost_raw_ui_mocked_methods.yml")
+        self.assertEqual(host_entries(ms(mine, "HostInfo")), host_entries(ms(with_host, "HostInfo")))
+
+    def test_create_pipeline_without_host(self):
+        mine = shape(self.ours[("ours:no-host", "CREATE_PIPELINE")]["value"])
+        same = [n for n, v in self.recorded["CREATE_PIPELINE"] if shape(v) == mine]
+        # The recorded pipelines of a command with one named argument.
+        self.assertIn("test_psrp_nested_command.yml", same)
+
+    def test_create_pipeline_with_host(self):
+        mine = self.ours[("ours:host", "CREATE_PIPELINE")]["value"]
+        theirs = self.recorded_of("CREATE_PIPELINE", "test_psrp_pshost_raw_ui_mocked_methods.yml")
+        self.assertEqual(list(mine["ms"]), list(theirs["ms"]))
+        for name in mine["ms"]:
+            if name != "PowerShell":
+                self.assertEqual(shape(ms(mine, name), True), shape(ms(theirs, name), True), name)
+        # That recording's command had no argument: ours, which has one, is
+        # compared with every recorded command.
+        commands = [json.dumps(shape(ms(v, "PowerShell"))) for _, v in self.recorded["CREATE_PIPELINE"]]
+        self.assertIn(json.dumps(shape(ms(mine, "PowerShell"))), commands)
+        self.assertEqual(ms(mine, "RemoteStreamOptions"), ms(theirs, "RemoteStreamOptions"))
+        self.assertEqual(ms(mine, "ApartmentState"), ms(theirs, "ApartmentState"))
 
 
 if __name__ == "__main__":
