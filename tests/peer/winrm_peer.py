@@ -846,6 +846,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.command_not_found(request)
         code = (sig.findtext("rsp:Code", "", soap.NS) or "").strip()
         short = code.rsplit("/", 1)[-1].lower()
+        self.log_message("PowerShell pipeline %s signalled %s", guid, short)
         try:
             if short == "terminate":
                 pool.terminate(guid)
