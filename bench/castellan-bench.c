@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench-measure.h"
 #include "bench-pattern.h"
 #include "castellan-connect-options.h"
 #include "castellan-shell.h"
@@ -38,30 +39,6 @@ typedef struct
   guint64 left;         /* commands still to run after this one */
   const char *echo;
 } Wait;
-
-/* This program's own peak RSS: ru_maxrss would also count the parent's
- * pages for a child started with vfork(), as Python starts it. */
-static guint64
-peak_rss_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *hwm;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
-      (hwm = strstr (status, "VmHWM:")) == NULL)
-    return 0;
-  return g_ascii_strtoull (hwm + 6, NULL, 10);
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-         ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
 
 static void
 on_output (CastellanStream  stream,
@@ -206,7 +183,7 @@ main (int   argc,
   check (&w);
 
   t0 = g_get_monotonic_time ();
-  cpu0 = cpu_seconds ();
+  cpu0 = bench_cpu_seconds ();
   if (g_str_equal (mode, "commands") || g_str_equal (mode, "connect"))
     {
       const char *args[] = { "hi", NULL };
@@ -230,7 +207,7 @@ main (int   argc,
       g_clear_pointer (&w.pattern, g_bytes_unref);
       close (w.sink);
     }
-  cpu1 = cpu_seconds ();
+  cpu1 = bench_cpu_seconds ();
   t1 = g_get_monotonic_time ();
   castellan_shell_close_async (shell, NULL, closed, &w);
   check (&w);
@@ -240,7 +217,7 @@ main (int   argc,
           ",\"first_byte_mono\":%.6f,\"peak_rss_kib\":%" G_GUINT64_FORMAT
           ",\"connections\":%u,\"encryption\":\"%s\"}\n",
           mode, n, w.bytes, w.exact ? "true" : "false", (t1 - t0) / 1e6, cpu1 - cpu0,
-          (w.first_byte_us - start) / 1e6, w.first_byte_us / 1e6, peak_rss_kib (),
+          (w.first_byte_us - start) / 1e6, w.first_byte_us / 1e6, bench_peak_rss_kib (),
           castellan_connection_get_auth_count (connection),
           castellan_connection_get_verdict (connection)->encryption);
   return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench-measure.h"
 #include "castellan-connect-options.h"
 #include "castellan-psrp-session.h"
 
@@ -28,28 +29,6 @@ typedef struct
   guint64 completed;
   guint64 events;
 } Wait;
-
-static guint64
-peak_rss_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *hwm;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
-      (hwm = strstr (status, "VmHWM:")) == NULL)
-    return 0;
-  return g_ascii_strtoull (hwm + 6, NULL, 10);
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-         ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
 
 static void
 opened (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -177,10 +156,10 @@ main (int   argc,
   w.spec = spec;
   w.left = n - 1;
   t0 = g_get_monotonic_time ();
-  cpu0 = cpu_seconds ();
+  cpu0 = bench_cpu_seconds ();
   castellan_psrp_session_run_async (session, spec, on_event, &w, NULL, ran, &w);
   check (&w);
-  cpu1 = cpu_seconds ();
+  cpu1 = bench_cpu_seconds ();
   t1 = g_get_monotonic_time ();
   castellan_psrp_session_close_async (session, NULL, closed, &w);
   check (&w);
@@ -190,7 +169,7 @@ main (int   argc,
           ",\"run_s\":%.6f,\"loop_cpu_s\":%.6f,\"peak_rss_kib\":%" G_GUINT64_FORMAT
           ",\"connections\":%u,\"encryption\":\"%s\",\"powershell_version\":\"%s\"}\n",
           n, w.completed == n ? "true" : "false", w.completed, w.events, (t1 - t0) / 1e6,
-          cpu1 - cpu0, peak_rss_kib (), castellan_connection_get_auth_count (connection),
+          cpu1 - cpu0, bench_peak_rss_kib (), castellan_connection_get_auth_count (connection),
           castellan_connection_get_verdict (connection)->encryption,
           castellan_psrp_session_get_powershell_version (session));
   return 0;

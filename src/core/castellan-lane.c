@@ -224,3 +224,53 @@ castellan_lane_close (CastellanLane *self)
   release_waiting (self, error);
   g_clear_object (&self->second);
 }
+
+static void
+deleted (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CastellanLane *self = g_task_get_source_object (task);
+  g_autoptr(CastellanWsmanReply) reply = NULL;
+  GError *error = NULL;
+
+  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
+  /* Requests waiting for the control lane hear that the shell is gone. */
+  castellan_lane_close (self);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * castellan_lane_delete_async:
+ * @envelope: the shell's Delete
+ *
+ * Deletes the shell on the first connection (it may go twice: deleting
+ * twice does no harm), then closes the lane, whatever the answer.
+ */
+void
+castellan_lane_delete_async (CastellanLane       *self,
+                             GBytes              *envelope,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, castellan_lane_delete_async);
+  castellan_connection_request_async (self->first, envelope, CASTELLAN_REQUEST_RESENDABLE,
+                                      castellan_connection_get_options (self->first)->request_timeout,
+                                      NULL, NULL, cancellable, deleted, task);
+}
+
+gboolean
+castellan_lane_delete_finish (CastellanLane  *self,
+                              GAsyncResult   *result,
+                              GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

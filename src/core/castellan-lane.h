@@ -31,6 +31,14 @@ void                 castellan_lane_request_async  (CastellanLane        *self,
 CastellanWsmanReply *castellan_lane_request_finish (CastellanLane        *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
+void                 castellan_lane_delete_async   (CastellanLane        *self,
+                                                    GBytes               *envelope,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean             castellan_lane_delete_finish  (CastellanLane        *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
 /* The session is over: the second connection is let go, and requests
  * waiting for it fail. */
 void                 castellan_lane_close          (CastellanLane        *self);

@@ -1059,13 +1059,10 @@ closed (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   CastellanPsrpSession *self = g_task_get_source_object (task);
-  g_autoptr(CastellanWsmanReply) reply = NULL;
   GError *error = NULL;
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
   g_clear_pointer (&self->shell_id, g_free);
-  castellan_lane_close (self->lane);
-  if (reply == NULL)
+  if (!castellan_lane_delete_finish (CASTELLAN_LANE (source), result, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -1092,7 +1089,7 @@ castellan_psrp_session_close_async (CastellanPsrpSession *self,
   castellan_psrp_pool_closing (self->pool);
   fill_context (self, &ctx);
   envelope = castellan_soap_delete_shell (&ctx, self->shell_id);
-  request (self, envelope, CASTELLAN_REQUEST_RESENDABLE, NULL, NULL, cancellable, closed, task);
+  castellan_lane_delete_async (self->lane, envelope, cancellable, closed, task);
 }
 
 gboolean

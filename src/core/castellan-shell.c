@@ -722,14 +722,10 @@ closed (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   CastellanShell *self = g_task_get_source_object (task);
-  g_autoptr(CastellanWsmanReply) reply = NULL;
   GError *error = NULL;
 
-  reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
   g_clear_pointer (&self->shell_id, g_free);
-  /* Requests waiting for the control lane hear that the shell is gone. */
-  castellan_lane_close (self->lane);
-  if (reply == NULL)
+  if (!castellan_lane_delete_finish (CASTELLAN_LANE (source), result, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -754,9 +750,7 @@ castellan_shell_close_async (CastellanShell      *self,
     }
   fill_context (self, self->connection, &ctx);
   envelope = castellan_soap_delete_shell (&ctx, self->shell_id);
-  castellan_connection_request_async (self->connection, envelope, CASTELLAN_REQUEST_RESENDABLE,
-                                      request_timeout (self->connection),
-                                      NULL, NULL, cancellable, closed, task);
+  castellan_lane_delete_async (self->lane, envelope, cancellable, closed, task);
 }
 
 gboolean
