@@ -589,6 +589,7 @@ ps_message_done (Sink *sink)
   static xmlSAXHandler sax;
   const guint8 *clixml = sink->message->data + 40;
   gsize length = sink->message->len - 40;
+  guint32 type = 0;
   gsize n;
 
   if (sax.initialized == 0)
@@ -598,7 +599,9 @@ ps_message_done (Sink *sink)
       sax.endElementNs = ps_end;
       sax.characters = ps_characters;
     }
-  if (sink->message->len < 40 || GUINT32_FROM_LE (*(guint32 *) (sink->message->data + 4)) != 0x00041100)
+  if (sink->message->len >= 40)
+    memcpy (&type, sink->message->data + 4, sizeof type);
+  if (sink->message->len < 40 || GUINT32_FROM_LE (type) != 0x00041100)
     die ("PSRP message", 0, 0);
   if (length >= 3 && memcmp (clixml, "\xef\xbb\xbf", 3) == 0)
     {

@@ -185,7 +185,7 @@ auth_reply (GTask        *task,
   CastellanConnection *self = g_task_get_source_object (task);
   AuthData *data = g_task_get_task_data (task);
   GError *error = NULL;
-  CastellanExchangeReply *reply = castellan_exchange_send_finish (result, NULL, &error);
+  CastellanExchangeReply *reply = castellan_exchange_send_finish (result, NULL, NULL, &error);
 
   if (reply != NULL && data->token_connection != 0 && reply->connection_id != data->token_connection)
     data->restart = TRUE;

@@ -667,12 +667,15 @@ admit_request (const CastellanLink  *link,
 
 /* A request failed. It goes out again, on a new connection authenticated
  * afresh, only when that cannot run anything twice: it never went out
- * whole, or it is one that may be repeated (Receive, Get, Delete). */
+ * whole, or it is one that may be repeated (Receive, Get, Delete), or it
+ * asks for output and no reply began (the connection had been closed
+ * while idle: the host never took the request). */
 static void
 request_failed (CastellanConnection *self,
                 GTask               *task,
                 GError              *error,
-                gboolean             sent)
+                gboolean             sent,
+                gboolean             answered)
 {
   RequestData *data = g_task_get_task_data (task);
   gboolean lost = g_error_matches (error, CASTELLAN_ERROR, CASTELLAN_ERROR_CONNECTION_LOST) ||
@@ -681,7 +684,8 @@ request_failed (CastellanConnection *self,
   /* Whatever was on that connection, its context is gone. */
   self->authenticated = FALSE;
   if (lost && ++data->attempts < MAX_ATTEMPTS &&
-      (data->needs_context || !sent || (data->flags & CASTELLAN_REQUEST_RESENDABLE)))
+      (data->needs_context || !sent || (data->flags & CASTELLAN_REQUEST_RESENDABLE) ||
+       ((data->flags & CASTELLAN_REQUEST_OUTPUT) && !answered)))
     {
       g_debug ("request: %s; sending it again on a new connection", error->message);
       g_error_free (error);
@@ -718,14 +722,15 @@ request_response (GObject      *source,
   g_autoptr(CastellanExchangeReply) reply = NULL;
   GError *error = NULL;
   gboolean sent = FALSE;
+  gboolean answered = FALSE;
 
   self->in_flight--;
   /* Replies are handed over in order: the one before first. */
   finish_deferred_reply (self);
-  reply = castellan_exchange_send_finish (result, &sent, &error);
+  reply = castellan_exchange_send_finish (result, &sent, &answered, &error);
   if (reply == NULL)
     {
-      request_failed (self, task, error, sent);
+      request_failed (self, task, error, sent, answered);
       return;
     }
   g_debug ("request: HTTP %u on connection %" G_GUINT64_FORMAT, reply->status, reply->connection_id);

@@ -17,7 +17,8 @@ typedef enum
    * new connection when its reply is lost. */
   CASTELLAN_REQUEST_RESENDABLE = 1 << 0,
   /* Its reply carries output the host gives once (a PowerShell Receive):
-   * lost, it is not asked for again, and the error says so. */
+   * once a reply has begun, a lost one is not asked for again, and the
+   * error says so; with no reply at all it goes out again. */
   CASTELLAN_REQUEST_OUTPUT = 1 << 1,
 } CastellanRequestFlags;
 

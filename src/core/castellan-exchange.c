@@ -139,6 +139,7 @@ typedef struct
   GTlsCertificateFlags tls_errors;
   gboolean pin_mismatch;
   gboolean sent;                  /* the whole request went out */
+  gboolean answered;              /* a reply's head came back */
   gboolean new_connection;
   guint informational;
   CastellanLink link;             /* the connection being opened */
@@ -378,6 +379,7 @@ on_got_headers (SoupMessage *msg,
   Exchange *ex = user_data;
   const char *coding = transfer_coding (msg);
 
+  ex->answered = TRUE;
   /* Chunked, or none: anything else (a list, gzip) frames the body in a
    * way that another reader of the same bytes could take differently. */
   if (coding != NULL && g_ascii_strcasecmp (coding, "chunked") != 0)
@@ -619,15 +621,19 @@ castellan_exchange_send_async (SoupSession                    *session,
  * castellan_exchange_send_finish:
  * @sent: (out) (optional): whether the whole request went out, so that
  *   the host may have acted on it even though the exchange failed
+ * @answered: (out) (optional): whether a reply began to come back
  */
 CastellanExchangeReply *
 castellan_exchange_send_finish (GAsyncResult  *result,
                                 gboolean      *sent,
+                                gboolean      *answered,
                                 GError       **error)
 {
   Exchange *ex = g_task_get_task_data (G_TASK (result));
 
   if (sent != NULL)
     *sent = ex->sent;
+  if (answered != NULL)
+    *answered = ex->answered;
   return g_task_propagate_pointer (G_TASK (result), error);
 }

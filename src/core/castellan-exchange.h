@@ -78,6 +78,7 @@ void                   castellan_exchange_send_async  (SoupSession              
                                                        gpointer                        user_data);
 CastellanExchangeReply *castellan_exchange_send_finish (GAsyncResult                  *result,
                                                         gboolean                      *sent,
+                                                        gboolean                      *answered,
                                                         GError                       **error);
 
 G_END_DECLS
