@@ -572,10 +572,13 @@ write_fd (int         fd,
   if (fd != out->fd || out->pending->len + length > 256 * 1024)
     output_flush (out);
   out->fd = fd;
+  /* A long piece goes out as it is, without a copy. */
   if (length > 256 * 1024)
     {
-      g_string_append_len (out->pending, text, length);
-      output_flush (out);
+      if (out->terminal[fd == STDERR_FILENO])
+        cli_write_all (fd, (const guint8 *) text, length);
+      else
+        cli_write_plain (fd, text, length);
       return;
     }
   g_string_append_len (out->pending, text, length);

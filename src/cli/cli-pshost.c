@@ -123,6 +123,31 @@ put (CliPsHost  *host,
     host->write (fd, "\n", 1, host->write_data);
 }
 
+/* A Write call's text, without a copy: a string parameter as it came. */
+static void
+put_parameter (CliPsHost                *host,
+               int                       fd,
+               const CastellanPsrpEvent *event,
+               guint                     index,
+               gboolean                  newline)
+{
+  CastellanClixmlValue *v = castellan_psrp_host_call_parameter (event->call, index);
+
+  if (v != NULL && v->kind == CASTELLAN_CLIXML_STRING)
+    {
+      clear_progress (host);
+      host->write (fd, v->text, v->text_length, host->write_data);
+      if (newline)
+        host->write (fd, "\n", 1, host->write_data);
+      return;
+    }
+  {
+    g_autofree char *text = castellan_psrp_host_call_text (event->call, index);
+
+    put (host, fd, NULL, text, newline);
+  }
+}
+
 /* One line on stderr that the next progress or output replaces. */
 static void
 show_progress (CliPsHost                  *host,
@@ -599,16 +624,14 @@ host_call (CliPsHost          *host,
     {
     case CASTELLAN_PSRP_HOST_WRITE1:
     case CASTELLAN_PSRP_HOST_WRITE2:
-      text = castellan_psrp_host_call_text (event->call, call->method == CASTELLAN_PSRP_HOST_WRITE1 ? 0 : 2);
-      put (host, STDOUT_FILENO, NULL, text, FALSE);
+      put_parameter (host, STDOUT_FILENO, event, call->method == CASTELLAN_PSRP_HOST_WRITE1 ? 0 : 2, FALSE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_LINE1:
       put (host, STDOUT_FILENO, NULL, NULL, TRUE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_LINE2:
     case CASTELLAN_PSRP_HOST_WRITE_LINE3:
-      text = castellan_psrp_host_call_text (event->call, call->method == CASTELLAN_PSRP_HOST_WRITE_LINE2 ? 0 : 2);
-      put (host, STDOUT_FILENO, NULL, text, TRUE);
+      put_parameter (host, STDOUT_FILENO, event, call->method == CASTELLAN_PSRP_HOST_WRITE_LINE2 ? 0 : 2, TRUE);
       break;
     case CASTELLAN_PSRP_HOST_WRITE_ERROR_LINE:
       text = castellan_psrp_host_call_text (event->call, 0);
