@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "castellan-connect-flow.h"
+#include "castellan-password-entry.h"
 #include "castellan-error.h"
 #include "castellan-expectation.h"
 #include "castellan-host-editor.h"
@@ -23,7 +24,7 @@ typedef struct
   CastellanConnectOptions *options;
   CastellanExpectation *expectation;
   gboolean downgrade_accepted;
-  GtkPasswordEntry *entry;
+  GtkWidget *entry;
   GtkCheckButton *remember;
 } Attempt;
 
@@ -109,10 +110,7 @@ ask_password (Attempt *a)
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (a->self), _("Sign In"), body);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
 
-  a->entry = GTK_PASSWORD_ENTRY (gtk_password_entry_new ());
-  gtk_password_entry_set_show_peek_icon (a->entry, TRUE);
-  g_object_set (a->entry, "activates-default", TRUE, NULL);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (a->entry), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
+  a->entry = castellan_password_entry_new (_("Password"));
   a->remember = GTK_CHECK_BUTTON (gtk_check_button_new_with_mnemonic (_("_Remember in the keyring")));
   gtk_box_append (GTK_BOX (box), expectation_row (a->expectation));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (a->entry));

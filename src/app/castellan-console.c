@@ -8,6 +8,7 @@
 #include "castellan-banner.h"
 #include "castellan-bench-probe.h"
 #include "castellan-console.h"
+#include "castellan-password-entry.h"
 #include "castellan-terminal-feed.h"
 #include "castellan-error.h"
 #include "castellan-security.h"
@@ -571,7 +572,7 @@ ask_account (CastellanConsole *self)
                                               _("Use Another Account"), name);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkWidget *user = gtk_entry_new ();
-  GtkWidget *password = gtk_password_entry_new ();
+  GtkWidget *password = castellan_password_entry_new (_("Password"));
 
   p->self = g_object_ref (self);
   p->user = GTK_EDITABLE (user);
@@ -579,9 +580,6 @@ ask_account (CastellanConsole *self)
   gtk_entry_set_placeholder_text (GTK_ENTRY (user), _("DOMAIN\\user or user@REALM"));
   gtk_editable_set_text (p->user, self->options->user ? self->options->user : "");
   gtk_accessible_update_property (GTK_ACCESSIBLE (user), GTK_ACCESSIBLE_PROPERTY_LABEL, _("User"), -1);
-  gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (password), TRUE);
-  g_object_set (password, "activates-default", TRUE, NULL);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (password), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
   gtk_box_append (GTK_BOX (box), user);
   gtk_box_append (GTK_BOX (box), password);
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);

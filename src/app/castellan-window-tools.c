@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "castellan-connect-flow.h"
+#include "castellan-password-entry.h"
 #include "castellan-preferences.h"
 #include "castellan-results.h"
 #include "castellan-secrets.h"
@@ -143,7 +144,7 @@ typedef struct
 {
   CastellanWindow *self;
   GtkEntry *principal;
-  GtkPasswordEntry *password;
+  GtkWidget *password;
 } SignInDialog;
 
 static void
@@ -189,9 +190,7 @@ on_sign_in (GtkButton       *button,
   gtk_accessible_update_property (GTK_ACCESSIBLE (d->principal), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Principal"), -1);
   if (ticket != NULL)
     gtk_editable_set_text (GTK_EDITABLE (d->principal), ticket->principal);
-  d->password = GTK_PASSWORD_ENTRY (gtk_password_entry_new ());
-  g_object_set (d->password, "activates-default", TRUE, NULL);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (d->password), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
+  d->password = castellan_password_entry_new (_("Password"));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (d->principal));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (d->password));
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
