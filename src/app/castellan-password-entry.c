@@ -20,7 +20,7 @@ peek_pressed (GtkEntry             *entry,
 
   gtk_entry_set_visibility (entry, shown);
   gtk_entry_set_icon_from_icon_name (entry, GTK_ENTRY_ICON_SECONDARY,
-                                     shown ? "eye-not-looking-symbolic" : "eye-open-negative-filled-symbolic");
+                                     shown ? "view-conceal-symbolic" : "view-reveal-symbolic");
   gtk_entry_set_icon_tooltip_text (entry, GTK_ENTRY_ICON_SECONDARY,
                                    shown ? _("Hide Text") : _("Show Text"));
 }
@@ -35,7 +35,7 @@ castellan_password_entry_new (const char *accessible_label)
   gtk_entry_set_input_purpose (GTK_ENTRY (entry), GTK_INPUT_PURPOSE_PASSWORD);
   gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
   gtk_entry_set_icon_from_icon_name (GTK_ENTRY (entry), GTK_ENTRY_ICON_SECONDARY,
-                                     "eye-open-negative-filled-symbolic");
+                                     "view-reveal-symbolic");
   gtk_entry_set_icon_tooltip_text (GTK_ENTRY (entry), GTK_ENTRY_ICON_SECONDARY, _("Show Text"));
   g_signal_connect (entry, "icon-press", G_CALLBACK (peek_pressed), NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible_label, -1);
