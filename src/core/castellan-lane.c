@@ -72,12 +72,6 @@ castellan_lane_new (CastellanConnection *first)
   return self;
 }
 
-CastellanConnection *
-castellan_lane_get_first (CastellanLane *self)
-{
-  return self->first;
-}
-
 static void
 request_done (GObject      *source,
               GAsyncResult *result,

@@ -16,7 +16,6 @@ G_DECLARE_FINAL_TYPE (CastellanLane, castellan_lane, CASTELLAN, LANE, GObject)
  * host, authenticated on its own and refused when it is less protected
  * than the first: the control lane. It is opened when first needed. */
 CastellanLane       *castellan_lane_new            (CastellanConnection  *first);
-CastellanConnection *castellan_lane_get_first      (CastellanLane        *self);
 /* @first_is_free: the first connection has nothing outstanding, so the
  * request may go there instead. */
 void                 castellan_lane_request_async  (CastellanLane        *self,

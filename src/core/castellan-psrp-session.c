@@ -147,12 +147,6 @@ castellan_psrp_session_new (CastellanConnection             *connection,
   return self;
 }
 
-CastellanConnection *
-castellan_psrp_session_get_connection (CastellanPsrpSession *self)
-{
-  return self->connection;
-}
-
 const char *
 castellan_psrp_session_get_configuration (CastellanPsrpSession *self)
 {
@@ -439,9 +433,8 @@ flush (CastellanPsrpSession *self)
 static void pool_receive (GTask *task);
 
 static gboolean
-return_if_failed (GTask         *task,
-                  CastellanPsrpSession *self,
-                  GError        *error)
+return_if_failed (GTask  *task,
+                  GError *error)
 {
   if (error == NULL)
     return FALSE;
@@ -484,7 +477,7 @@ pool_received (GObject      *source,
     }
   if (error == NULL && feed->error != NULL)
     error = g_steal_pointer (&feed->error);
-  if (return_if_failed (task, self, error))
+  if (return_if_failed (task, error))
     return;
   dispatch (self);
   state = castellan_psrp_pool_get_state (self->pool);
@@ -526,7 +519,7 @@ pool_created (GObject      *source,
   GError *error = NULL;
 
   reply = castellan_connection_request_finish (CASTELLAN_CONNECTION (source), result, &error);
-  if (return_if_failed (task, self, error))
+  if (return_if_failed (task, error))
     return;
   if (reply->shell_id != NULL && g_ascii_strcasecmp (reply->shell_id, self->shell_id) != 0)
     {

@@ -27,7 +27,6 @@ typedef void (*CastellanPsrpEventFunc) (CastellanPsrpSession *session,
 CastellanPsrpSession *castellan_psrp_session_new (CastellanConnection             *connection,
                                                   const char                      *configuration,
                                                   const CastellanPsrpHostDefaults *host);
-CastellanConnection  *castellan_psrp_session_get_connection   (CastellanPsrpSession *self);
 const char           *castellan_psrp_session_get_configuration (CastellanPsrpSession *self);
 /* PSVersionTable.PSVersion, once open. */
 const char           *castellan_psrp_session_get_powershell_version (CastellanPsrpSession *self);
