@@ -262,8 +262,10 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        self.wfile.write(data)
+        # Logged before it is written: a client that has its reply can
+        # count on the line being in the log already.
         self.log_message('"%s" %d %d', self.requestline, status, len(body))
+        self.wfile.write(data)
 
     def hang_up(self, why):
         """Close the connection now, whatever the client sent after the
