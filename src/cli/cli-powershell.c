@@ -208,7 +208,19 @@ script_text (const CliRun *run)
 
 /* A restricted endpoint (NoLanguage, as JEA's) runs commands, not
  * script: text of words alone (a command, its parameters and values) is
- * sent as one command. */
+ * sent as one command, in the form PowerShell's own client gives a
+ * command line it has parsed. A word "-Name" goes as a parameter name
+ * with its leading dash and no value; the host's parameter binder, which
+ * knows the command, then takes the next word as its value or treats it
+ * as a switch, and resolves aliases and abbreviations, exactly as for a
+ * command typed there. "-Name:value" carries its value. Other words are
+ * positional values. */
+static gboolean
+is_parameter_word (const char *word)
+{
+  return word[0] == '-' && (g_ascii_isalpha (word[1]) || word[1] == '_' || word[1] == '?');
+}
+
 static CastellanPsrpCommand *
 command_of_words (const char *text)
 {
@@ -222,6 +234,7 @@ command_of_words (const char *text)
   for (guint i = 0; words[i] != NULL; i++)
     {
       const char *word = words[i];
+      const char *colon;
 
       if (*word == '\0')
         continue;
@@ -230,26 +243,31 @@ command_of_words (const char *text)
           command = castellan_psrp_command_new (word, FALSE);
           continue;
         }
-      if (word[0] == '-' && g_ascii_isalpha (word[1]))
+      if (!is_parameter_word (word))
         {
-          guint next = i + 1;
-
-          while (words[next] != NULL && *words[next] == '\0')
-            next++;
-          /* -Name value, or a switch when no value follows. */
-          if (words[next] != NULL && !(words[next][0] == '-' && g_ascii_isalpha (words[next][1])))
-            {
-              castellan_psrp_command_add_argument (command, word + 1,
-                                                   castellan_clixml_value_new_string (words[next]));
-              i = next;
-            }
-          else
-            {
-              castellan_psrp_command_add_argument (command, word + 1, castellan_clixml_value_new_bool (TRUE));
-            }
+          castellan_psrp_command_add_argument (command, NULL, castellan_clixml_value_new_string (word));
           continue;
         }
-      castellan_psrp_command_add_argument (command, NULL, castellan_clixml_value_new_string (word));
+      colon = strchr (word, ':');
+      if (colon == NULL)
+        {
+          castellan_psrp_command_add_argument (command, word, castellan_clixml_value_new (CASTELLAN_CLIXML_NULL));
+        }
+      else
+        {
+          g_autofree char *name = g_strndup (word, colon + 1 - word);
+          const char *value = colon + 1;
+
+          /* "-Name: value", as PowerShell reads it, is "-Name:value". */
+          if (*value == '\0')
+            {
+              while (words[i + 1] != NULL && *words[i + 1] == '\0')
+                i++;
+              if (words[i + 1] != NULL)
+                value = words[++i];
+            }
+          castellan_psrp_command_add_argument (command, name, castellan_clixml_value_new_string (value));
+        }
     }
   return command;
 }

@@ -738,6 +738,21 @@ class PowerShellRun(LabTestCase):
         code, shown = term.finish()
         self.assertEqual(code, 0, shown)
         self.assertIn("2020", shown)
+        # The host's binder reads the words, knowing the command: a switch
+        # before a positional value, "-Name:value", abbreviations, and its
+        # own words for a name it cannot tell apart.
+        for words, expected in ((("Get-Command", "-ListImported", "Get-Date"), "Get-Date"),
+                                (("Get-Date", "-Format:yyyy", "-Date", "2020-01-02"), "2020\n"),
+                                (("Get-Date", "-Form", "yyyy-MM", "-Dat", "2020-01-02"), "2020-01\n"),
+                                (("Get-Date", "-AsUTC", "-Date", "2020-01-02T03:04:05Z", "-Format", "HH"),
+                                 "03\n")):
+            with self.subTest(words=words):
+                res = self.ps(*words, extra=restricted)
+                self.assertEqual((res.returncode, res.stderr), (0, b""))
+                self.assertIn(expected, res.stdout.decode())
+        res = self.ps("Get-Date", "-D", "2020-01-02", extra=restricted)
+        self.assertEqual((res.returncode, res.stdout), (1, b""), res.stderr)
+        self.assertRegex(res.stderr.decode(), r"ambiguous.*-Date.*-Day")
 
     def test_unknown_configuration(self):
         res = self.ps("'x'", extra=("--configuration", "No.Such.Config"))
