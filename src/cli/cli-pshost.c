@@ -704,7 +704,7 @@ cli_pshost_handle (CastellanPsrpSession *session,
       host_call (host, event);
       return;
     case CASTELLAN_PSRP_EVENT_OUTPUT:
-      text = castellan_psrp_value_text (event->value);
+      text = castellan_clixml_value_text (event->value);
       put (host, STDOUT_FILENO, NULL, text ? text : "", TRUE);
       break;
     case CASTELLAN_PSRP_EVENT_ERROR:

@@ -1424,3 +1424,59 @@ castellan_clixml_write (const CastellanClixmlValue *value)
   g_array_unref (w.open);
   return g_string_free (w.out, FALSE);
 }
+
+char *
+castellan_clixml_value_text (const CastellanClixmlValue *value)
+{
+  if (value == NULL)
+    return NULL;
+  switch (value->kind)
+    {
+    case CASTELLAN_CLIXML_NULL:
+      return g_strdup ("");
+    case CASTELLAN_CLIXML_STRING:
+    case CASTELLAN_CLIXML_DATETIME:
+    case CASTELLAN_CLIXML_DURATION:
+    case CASTELLAN_CLIXML_DECIMAL:
+    case CASTELLAN_CLIXML_GUID:
+    case CASTELLAN_CLIXML_URI:
+    case CASTELLAN_CLIXML_VERSION:
+    case CASTELLAN_CLIXML_XML_DOCUMENT:
+    case CASTELLAN_CLIXML_SCRIPT_BLOCK:
+      return g_strndup (value->text, value->text_length);
+    case CASTELLAN_CLIXML_BOOL:
+      return g_strdup (value->integer ? "True" : "False");
+    case CASTELLAN_CLIXML_CHAR:
+      {
+        gunichar2 unit = (gunichar2) value->unsigned_integer;
+
+        return g_utf16_to_utf8 (&unit, 1, NULL, NULL, NULL);
+      }
+    case CASTELLAN_CLIXML_INT8:
+    case CASTELLAN_CLIXML_INT16:
+    case CASTELLAN_CLIXML_INT32:
+    case CASTELLAN_CLIXML_INT64:
+      return g_strdup_printf ("%" G_GINT64_FORMAT, value->integer);
+    case CASTELLAN_CLIXML_UINT8:
+    case CASTELLAN_CLIXML_UINT16:
+    case CASTELLAN_CLIXML_UINT32:
+    case CASTELLAN_CLIXML_UINT64:
+      return g_strdup_printf ("%" G_GUINT64_FORMAT, value->unsigned_integer);
+    case CASTELLAN_CLIXML_FLOAT:
+    case CASTELLAN_CLIXML_DOUBLE:
+      {
+        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+        return g_strdup (g_ascii_dtostr (buffer, sizeof buffer, value->real));
+      }
+    case CASTELLAN_CLIXML_OBJECT:
+      if (value->to_string != NULL)
+        return g_strdup (value->to_string);
+      return value->inner != NULL ? castellan_clixml_value_text (value->inner) : NULL;
+    case CASTELLAN_CLIXML_BYTES:
+    case CASTELLAN_CLIXML_SECURE_STRING:
+    case CASTELLAN_CLIXML_BACK_REFERENCE:
+    default:
+      return NULL;
+    }
+}

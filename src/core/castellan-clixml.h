@@ -121,6 +121,9 @@ void castellan_clixml_value_add_entry    (CastellanClixmlValue *object,
                                           CastellanClixmlValue *key,
                                           CastellanClixmlValue *value);
 
+/* A value as PowerShell would show a simple value (strings, numbers,
+ * booleans, ToString): "" for null, NULL for a value without a text form. */
+char                 *castellan_clixml_value_text         (const CastellanClixmlValue *value);
 CastellanClixmlValue *castellan_clixml_value_get_property (const CastellanClixmlValue *object,
                                                            const char                 *name);
 CastellanClixmlValue *castellan_clixml_value_lookup       (const CastellanClixmlValue *dictionary,

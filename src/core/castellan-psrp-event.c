@@ -51,62 +51,6 @@ castellan_psrp_event_free (CastellanPsrpEvent *event)
   g_free (event);
 }
 
-char *
-castellan_psrp_value_text (const CastellanClixmlValue *value)
-{
-  if (value == NULL)
-    return NULL;
-  switch (value->kind)
-    {
-    case CASTELLAN_CLIXML_NULL:
-      return g_strdup ("");
-    case CASTELLAN_CLIXML_STRING:
-    case CASTELLAN_CLIXML_DATETIME:
-    case CASTELLAN_CLIXML_DURATION:
-    case CASTELLAN_CLIXML_DECIMAL:
-    case CASTELLAN_CLIXML_GUID:
-    case CASTELLAN_CLIXML_URI:
-    case CASTELLAN_CLIXML_VERSION:
-    case CASTELLAN_CLIXML_XML_DOCUMENT:
-    case CASTELLAN_CLIXML_SCRIPT_BLOCK:
-      return g_strndup (value->text, value->text_length);
-    case CASTELLAN_CLIXML_BOOL:
-      return g_strdup (value->integer ? "True" : "False");
-    case CASTELLAN_CLIXML_CHAR:
-      {
-        gunichar2 unit = (gunichar2) value->unsigned_integer;
-
-        return g_utf16_to_utf8 (&unit, 1, NULL, NULL, NULL);
-      }
-    case CASTELLAN_CLIXML_INT8:
-    case CASTELLAN_CLIXML_INT16:
-    case CASTELLAN_CLIXML_INT32:
-    case CASTELLAN_CLIXML_INT64:
-      return g_strdup_printf ("%" G_GINT64_FORMAT, value->integer);
-    case CASTELLAN_CLIXML_UINT8:
-    case CASTELLAN_CLIXML_UINT16:
-    case CASTELLAN_CLIXML_UINT32:
-    case CASTELLAN_CLIXML_UINT64:
-      return g_strdup_printf ("%" G_GUINT64_FORMAT, value->unsigned_integer);
-    case CASTELLAN_CLIXML_FLOAT:
-    case CASTELLAN_CLIXML_DOUBLE:
-      {
-        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-        return g_strdup (g_ascii_dtostr (buffer, sizeof buffer, value->real));
-      }
-    case CASTELLAN_CLIXML_OBJECT:
-      if (value->to_string != NULL)
-        return g_strdup (value->to_string);
-      return value->inner != NULL ? castellan_psrp_value_text (value->inner) : NULL;
-    case CASTELLAN_CLIXML_BYTES:
-    case CASTELLAN_CLIXML_SECURE_STRING:
-    case CASTELLAN_CLIXML_BACK_REFERENCE:
-    default:
-      return NULL;
-    }
-}
-
 static char *
 property_text (const CastellanClixmlValue *record,
                const char                 *name)
@@ -115,7 +59,7 @@ property_text (const CastellanClixmlValue *record,
 
   if (v == NULL || v->kind == CASTELLAN_CLIXML_NULL)
     return NULL;
-  return castellan_psrp_value_text (v);
+  return castellan_clixml_value_text (v);
 }
 
 char *
@@ -138,14 +82,14 @@ castellan_psrp_record_text (const CastellanClixmlValue *record)
       /* Write-Host sends a HostInformationMessage: its Message is the text. */
       if ((text = property_text (data, "Message")) != NULL)
         return text;
-      return castellan_psrp_value_text (data);
+      return castellan_clixml_value_text (data);
     }
   if (record->kind == CASTELLAN_CLIXML_OBJECT && record->to_string != NULL)
     return g_strdup (record->to_string);
   if ((data = castellan_clixml_value_get_property (record, "Exception")) != NULL &&
       (text = property_text (data, "Message")) != NULL)
     return text;
-  return castellan_psrp_value_text (record);
+  return castellan_clixml_value_text (record);
 }
 
 gboolean
@@ -189,7 +133,7 @@ powershell_version (const CastellanClixmlValue *value)
   CastellanClixmlValue *data = castellan_clixml_value_get_property (value, "ApplicationPrivateData");
   CastellanClixmlValue *table = castellan_clixml_value_lookup (data, "PSVersionTable");
 
-  return castellan_psrp_value_text (castellan_clixml_value_lookup (table, "PSVersion"));
+  return castellan_clixml_value_text (castellan_clixml_value_lookup (table, "PSVersion"));
 }
 
 static CastellanPsrpEventType
@@ -294,14 +238,14 @@ castellan_psrp_event_from_message (const CastellanPsrpMessage  *message,
       event->record = ref_record (event->value);
       break;
     case CASTELLAN_PSRP_EVENT_SESSION_CAPABILITY:
-      event->text = castellan_psrp_value_text (castellan_clixml_value_get_property (event->value,
+      event->text = castellan_clixml_value_text (castellan_clixml_value_get_property (event->value,
                                                                                     "protocolversion"));
       break;
     case CASTELLAN_PSRP_EVENT_APPLICATION_DATA:
       event->text = powershell_version (event->value);
       break;
     case CASTELLAN_PSRP_EVENT_SESSION_KEY:
-      event->text = castellan_psrp_value_text (castellan_clixml_value_get_property (event->value,
+      event->text = castellan_clixml_value_text (castellan_clixml_value_get_property (event->value,
                                                                                     "EncryptedSessionKey"));
       if (event->text == NULL)
         {

@@ -76,9 +76,6 @@ void castellan_psrp_event_free (CastellanPsrpEvent *event);
 /* What a person reads of a record: an ErrorRecord's message, an
  * informational record's, an InformationRecord's MessageData. */
 char       *castellan_psrp_record_text  (const CastellanClixmlValue *record);
-/* A value as PowerShell would show a simple value (strings, numbers,
- * booleans, ToString); NULL for a value without a text form. */
-char       *castellan_psrp_value_text   (const CastellanClixmlValue *value);
 
 /* The event a message from the server makes. */
 CastellanPsrpEvent *castellan_psrp_event_from_message (const CastellanPsrpMessage  *message,

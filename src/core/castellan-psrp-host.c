@@ -290,29 +290,14 @@ castellan_psrp_property (const CastellanClixmlValue *object,
   return castellan_clixml_value_get_property (object, camel);
 }
 
-/* A value as text: strings and numbers, an object's ToString. */
+/* A value as text; NULL for null, so that an absent field can be told
+ * from an empty one. */
 static char *
 text_of (const CastellanClixmlValue *v)
 {
-  if (v == NULL)
+  if (v == NULL || v->kind == CASTELLAN_CLIXML_NULL)
     return NULL;
-  switch (v->kind)
-    {
-    case CASTELLAN_CLIXML_NULL:
-    case CASTELLAN_CLIXML_BYTES:
-    case CASTELLAN_CLIXML_SECURE_STRING:
-    case CASTELLAN_CLIXML_BACK_REFERENCE:
-      return NULL;
-    case CASTELLAN_CLIXML_INT8:
-    case CASTELLAN_CLIXML_INT16:
-    case CASTELLAN_CLIXML_INT32:
-    case CASTELLAN_CLIXML_INT64:
-      return g_strdup_printf ("%" G_GINT64_FORMAT, v->integer);
-    case CASTELLAN_CLIXML_OBJECT:
-      return g_strdup (v->to_string);
-    default:
-      return v->text != NULL ? g_strndup (v->text, v->text_length) : NULL;
-    }
+  return castellan_clixml_value_text (v);
 }
 
 static char *

@@ -60,7 +60,7 @@ check_event (CastellanPsrpPool     *pool,
       break;
     default:
       g_free (castellan_psrp_record_text (event->value));
-      g_free (castellan_psrp_value_text (event->value));
+      g_free (castellan_clixml_value_text (event->value));
       break;
     }
 }
