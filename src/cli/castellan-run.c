@@ -176,6 +176,7 @@ main (int   argc,
 {
   g_auto(Args) a = { 0 };
   g_autoptr(GOptionContext) context = NULL;
+  g_autofree char *summary = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(CastellanEndpoint) placeholder = NULL;
   g_autoptr(CastellanConnectOptions) template = NULL;
@@ -225,7 +226,14 @@ main (int   argc,
   textdomain (GETTEXT_PACKAGE);
 
   context = g_option_context_new (_("HOST -- COMMAND [ARG…]"));
-  g_option_context_set_summary (context, _("Run a command on a Windows host over WinRM, and say how the connection is protected."));
+  summary = g_strconcat (_("Run a command on a Windows host over WinRM, and say how the connection is protected."),
+                         "\n\n  castellan-run --powershell [--configuration NAME] [OPTION…] HOST -- SCRIPT [WORD…]\n\n",
+                         _("runs a PowerShell script in a runspace of the host’s PowerShell endpoint. Output is\n"
+                           "formatted there for the terminal’s width; error, warning, verbose and debug records go to\n"
+                           "stderr; lines of stdin are the pipeline’s input. The exit status is N after “exit N”, 1 when\n"
+                           "the script failed, 130 after Ctrl+C."),
+                         NULL);
+  g_option_context_set_summary (context, summary);
   g_option_context_set_description (context,
     _("Remote stdout and stderr are copied byte for byte; stdin is sent to the command until EOF.\n"
       "The exit status is the remote exit code modulo 256, or 255 when the connection, the\n"

@@ -906,6 +906,10 @@ class PowerShellRun(LabTestCase):
         self.assertEqual(res.returncode, 0)
         self.assertIn(b"--powershell", res.stdout)
         self.assertIn(b"--configuration", res.stdout)
+        # The PowerShell form of the command line, and what it does.
+        self.assertIn("castellan-run --powershell [--configuration NAME] [OPTION…] HOST -- SCRIPT [WORD…]",
+                      res.stdout.decode())
+        self.assertIn(b"130 after Ctrl+C", res.stdout)
 
 
 if __name__ == "__main__":
