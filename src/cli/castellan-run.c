@@ -40,6 +40,7 @@ typedef struct
   gboolean version;
   gboolean powershell;
   char *configuration;
+  char *script_file;
 } Args;
 
 static void
@@ -56,6 +57,7 @@ args_clear (Args *a)
   g_free (a->spn_service);
   g_free (a->pin);
   g_free (a->configuration);
+  g_free (a->script_file);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Args, args_clear)
@@ -177,12 +179,13 @@ main (int   argc,
   g_auto(Args) a = { 0 };
   g_autoptr(GOptionContext) context = NULL;
   g_autofree char *summary = NULL;
+  g_autofree char *script = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(CastellanEndpoint) placeholder = NULL;
   g_autoptr(CastellanConnectOptions) template = NULL;
   g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) castellan_connect_options_free);
   CliRun run = { { 65001, FALSE, NULL, NULL }, NULL, NULL, FALSE, CASTELLAN_DEFAULT_THROTTLE,
-                 FALSE, NULL, FALSE, NULL, NULL, NULL };
+                 FALSE, NULL, NULL, FALSE, NULL, NULL, NULL };
   GOptionEntry entries[] = {
     { "port", 0, 0, G_OPTION_ARG_INT, &a.port, N_("TCP port (default 5985, or 5986 with --https)"), N_("N") },
     { "https", 0, 0, G_OPTION_ARG_NONE, &a.https, N_("Use HTTPS"), NULL },
@@ -207,6 +210,7 @@ main (int   argc,
     { "no-profile", 0, 0, G_OPTION_ARG_NONE, &a.no_profile, N_("Do not load the user profile on the host"), NULL },
     { "powershell", 0, 0, G_OPTION_ARG_NONE, &a.powershell, N_("Run a PowerShell script in a runspace of the host’s PowerShell endpoint (PowerShell Remoting)"), NULL },
     { "configuration", 0, 0, G_OPTION_ARG_STRING, &a.configuration, N_("PowerShell endpoint (session configuration) for --powershell, such as a JEA endpoint (default Microsoft.PowerShell)"), N_("NAME") },
+    { "script-file", 0, 0, G_OPTION_ARG_FILENAME, &a.script_file, N_("Run the PowerShell script in FILE, as pwsh -File does (implies --powershell); the words after -- are its arguments"), N_("FILE") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &a.verbose, N_("Explain the connection’s security on stderr"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &a.version, N_("Print the version"), NULL },
     { NULL }
@@ -351,12 +355,25 @@ main (int   argc,
       return status;
     }
 
-  if (argc <= first_command)
+  if (a.script_file != NULL)
+    {
+      /* Read now: a file that cannot be run is said before any host is
+       * asked for anything. */
+      script = cli_read_script_file (a.script_file, &error);
+      if (script == NULL)
+        {
+          cli_fail (error->message);
+          return CLI_EXIT_FAILURE;
+        }
+      a.powershell = TRUE;
+      run.script = script;
+    }
+  else if (argc <= first_command)
     {
       cli_fail (_("no command given: castellan-run HOST -- COMMAND [ARG…]"));
       return CLI_EXIT_FAILURE;
     }
-  run.command = argv + first_command;
+  run.command = argv + MIN (first_command, argc);
 
   if (a.configuration != NULL && !a.powershell)
     {

@@ -22,13 +22,14 @@ typedef void (*CliPsWrite) (int         fd,
 typedef struct
 {
   CastellanShellOptions shell;
-  char **command;           /* COMMAND [ARG…], or SCRIPT [WORD…] */
+  char **command;           /* COMMAND [ARG…], SCRIPT [WORD…], or a script file's ARGs */
   char *report_path;
   gboolean verbose;
   guint throttle;
   /* --powershell */
   gboolean powershell;
   char *configuration;      /* NULL: Microsoft.PowerShell */
+  char *script;             /* --script-file's text, or NULL */
   gboolean progress;        /* progress lines on stderr */
   CliPsWrite write;
   void (*flush) (gpointer write_data);  /* or NULL: before a prompt */
@@ -56,6 +57,10 @@ int      cli_run_single     (const CastellanConnectOptions *options,
                              const CliRun                  *run);
 int      cli_run_many       (GPtrArray                     *options,
                              const CliRun                  *run);
+/* The text of a script file: UTF-8 (a BOM is dropped), or UTF-16 with
+ * its BOM, as Windows editors save scripts. */
+char    *cli_read_script_file (const char  *path,
+                               GError     **error);
 int      cli_run_powershell (const CastellanConnectOptions *options,
                              const CliRun                  *run);
 int      cli_run_powershell_many (GPtrArray                *options,

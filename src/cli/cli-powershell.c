@@ -18,6 +18,18 @@
 /* Columns when stdout is not a terminal, as PowerShell's own default. */
 #define DEFAULT_WIDTH 120
 
+/* What runs, and so what its exit status means. */
+typedef enum
+{
+  /* SCRIPT text; a failed last statement ($? false) reports itself */
+  CLI_PS_SCRIPT,
+  /* a command alone at a restricted endpoint: an error record fails it */
+  CLI_PS_COMMAND,
+  /* a script file, as pwsh -File runs one: only exit N or a
+   * terminating error fails it */
+  CLI_PS_FILE,
+} CliPsKind;
+
 struct _CliPsJob
 {
   const CastellanConnectOptions *options;
@@ -35,7 +47,7 @@ struct _CliPsJob
   GDataInputStream *input;
   GCancellable *input_cancellable;
   gboolean take_input;
-  gboolean status_appended;       /* the script reports a failed last statement */
+  CliPsKind kind;
 
   guint interrupts;
   gboolean finished;
@@ -173,8 +185,9 @@ read_line (CliPsJob *job)
                                        line_read, job);
 }
 
-/* A command alone takes stdin as its pipeline input, and runs once per
- * object when there is any: whether there is is known before it starts. */
+/* A command alone, or a script file, takes stdin as its pipeline input,
+ * and runs once per object when there is any, else once with none (a
+ * process block too): whether there is is known before it starts. */
 static void
 first_line_read (GObject      *source,
                  GAsyncResult *result,
@@ -206,43 +219,28 @@ script_text (const CliRun *run)
  * `exit` does. The line break ends a comment the script may end with. */
 #define LAST_STATUS "\nif (-not $?) { $Host.SetShouldExit(1) }"
 
-/* A restricted endpoint (NoLanguage, as JEA's) runs commands, not
- * script: text of words alone (a command, its parameters and values) is
- * sent as one command, in the form PowerShell's own client gives a
- * command line it has parsed. A word "-Name" goes as a parameter name
- * with its leading dash and no value; the host's parameter binder, which
- * knows the command, then takes the next word as its value or treats it
- * as a switch, and resolves aliases and abbreviations, exactly as for a
- * command typed there. "-Name:value" carries its value. Other words are
- * positional values. */
+/* Words as arguments, in the form PowerShell's own client gives a command
+ * line it has parsed. A word "-Name" goes as a parameter name with its
+ * leading dash and no value; the host's parameter binder, which knows the
+ * command, then takes the next word as its value or treats it as a
+ * switch, and resolves aliases and abbreviations, exactly as for a
+ * command typed there. "-Name:value" carries its value ("-Name: value"
+ * too). Other words are positional values. */
 static gboolean
 is_parameter_word (const char *word)
 {
   return word[0] == '-' && (g_ascii_isalpha (word[1]) || word[1] == '_' || word[1] == '?');
 }
 
-static CastellanPsrpCommand *
-command_of_words (const char *text)
+static void
+add_words (CastellanPsrpCommand *command,
+           char                **words)
 {
-  g_auto(GStrv) words = NULL;
-  CastellanPsrpCommand *command;
-
-  if (strpbrk (text, "$(){}[];|&@<>`\"',#=\n\r") != NULL)
-    return NULL;
-  words = g_strsplit_set (text, " \t", -1);
-  command = NULL;
   for (guint i = 0; words[i] != NULL; i++)
     {
       const char *word = words[i];
       const char *colon;
 
-      if (*word == '\0')
-        continue;
-      if (command == NULL)
-        {
-          command = castellan_psrp_command_new (word, FALSE);
-          continue;
-        }
       if (!is_parameter_word (word))
         {
           castellan_psrp_command_add_argument (command, NULL, castellan_clixml_value_new_string (word));
@@ -258,18 +256,98 @@ command_of_words (const char *text)
           g_autofree char *name = g_strndup (word, colon + 1 - word);
           const char *value = colon + 1;
 
-          /* "-Name: value", as PowerShell reads it, is "-Name:value". */
-          if (*value == '\0')
-            {
-              while (words[i + 1] != NULL && *words[i + 1] == '\0')
-                i++;
-              if (words[i + 1] != NULL)
-                value = words[++i];
-            }
+          if (*value == '\0' && words[i + 1] != NULL)
+            value = words[++i];
           castellan_psrp_command_add_argument (command, name, castellan_clixml_value_new_string (value));
         }
     }
+}
+
+/* A restricted endpoint (NoLanguage, as JEA's) runs commands, not
+ * script: text of words alone (a command, its parameters and values) is
+ * sent as one command. */
+static CastellanPsrpCommand *
+command_of_words (const char *text)
+{
+  g_auto(GStrv) split = NULL;
+  g_autoptr(GPtrArray) words = g_ptr_array_new ();
+  CastellanPsrpCommand *command;
+
+  if (strpbrk (text, "$(){}[];|&@<>`\"',#=\n\r") != NULL)
+    return NULL;
+  split = g_strsplit_set (text, " \t", -1);
+  for (guint i = 0; split[i] != NULL; i++)
+    if (*split[i] != '\0')
+      g_ptr_array_add (words, split[i]);
+  if (words->len == 0)
+    return NULL;
+  g_ptr_array_add (words, NULL);
+  command = castellan_psrp_command_new (g_ptr_array_index (words, 0), FALSE);
+  add_words (command, (char **) words->pdata + 1);
   return command;
+}
+
+/* Big enough for any script a person writes, small enough to refuse a
+ * file given by mistake. */
+#define SCRIPT_FILE_MAX (16 * 1024 * 1024)
+
+char *
+cli_read_script_file (const char  *path,
+                      GError     **error)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *shown = g_filename_display_name (path);
+  const char *text;
+  gsize length;
+
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return NULL;
+  if (length > SCRIPT_FILE_MAX)
+    {
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED,
+                   _("The script file %s is larger than 16 MiB."), shown);
+      return NULL;
+    }
+  if (length >= 2 && (((guchar) contents[0] == 0xff && (guchar) contents[1] == 0xfe) ||
+                      ((guchar) contents[0] == 0xfe && (guchar) contents[1] == 0xff)))
+    {
+      const char *from = (guchar) contents[0] == 0xff ? "UTF-16LE" : "UTF-16BE";
+      gsize written = 0;
+      char *converted = g_convert (contents + 2, length - 2, "UTF-8", from, NULL, &written, NULL);
+
+      /* Not UTF-16 after all, or with a NUL in it. */
+      if (converted == NULL || strlen (converted) != written)
+        {
+          g_free (converted);
+          g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED,
+                       _("The script file %s has a UTF-16 byte order mark but is not UTF-16 text: save it again as UTF-8 or UTF-16."),
+                       shown);
+          return NULL;
+        }
+      return converted;
+    }
+  text = contents;
+  if (length >= 3 && memcmp (contents, "\xef\xbb\xbf", 3) == 0)
+    {
+      text += 3;
+      length -= 3;
+    }
+  if (!g_utf8_validate_len (text, length, NULL))
+    {
+      g_set_error (error, CASTELLAN_ERROR, CASTELLAN_ERROR_FAILED,
+                   _("The script file %s is not UTF-8 text: save it as UTF-8, or as UTF-16 with a byte order mark."),
+                   shown);
+      return NULL;
+    }
+  return g_strndup (text, length);
+}
+
+/* Another endpoint than PowerShell's own may well be a restricted one. */
+static gboolean
+restricted (const CliRun *run)
+{
+  return run->configuration != NULL &&
+         g_strcmp0 (run->configuration, CASTELLAN_PSRP_DEFAULT_CONFIGURATION) != 0;
 }
 
 static void
@@ -288,19 +366,31 @@ opened (GObject      *source,
       close_then_finish (job, error);
       return;
     }
-  script = script_text (job->run);
-  if (job->run->configuration != NULL &&
-      g_strcmp0 (job->run->configuration, CASTELLAN_PSRP_DEFAULT_CONFIGURATION) != 0 &&
-      (command = command_of_words (script)) != NULL)
+  if (job->run->script != NULL)
     {
+      /* As is: a script file may end in named blocks, after which no
+       * statement can follow. */
+      command = castellan_psrp_command_new (job->run->script, TRUE);
+      add_words (command, job->run->command);
+      job->kind = CLI_PS_FILE;
       castellan_psrp_pipeline_spec_add (spec, command);
     }
   else
     {
-      g_autofree char *full = g_strconcat (script, LAST_STATUS, NULL);
+      script = script_text (job->run);
+      command = restricted (job->run) ? command_of_words (script) : NULL;
+      if (command != NULL)
+        {
+          job->kind = CLI_PS_COMMAND;
+          castellan_psrp_pipeline_spec_add (spec, command);
+        }
+      else
+        {
+          g_autofree char *full = g_strconcat (script, LAST_STATUS, NULL);
 
-      job->status_appended = TRUE;
-      castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new (full, TRUE));
+          job->kind = CLI_PS_SCRIPT;
+          castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new (full, TRUE));
+        }
     }
   /* Formatting happens on the host, for our width, as in a console. */
   castellan_psrp_pipeline_spec_add (spec, castellan_psrp_command_new ("Out-Default", FALSE));
@@ -318,7 +408,7 @@ opened (GObject      *source,
     job->input = g_data_input_stream_new (in);
     g_object_unref (in);
   }
-  if (!job->status_appended)
+  if (job->kind != CLI_PS_SCRIPT)
     {
       g_data_input_stream_read_line_async (job->input, G_PRIORITY_DEFAULT, job->input_cancellable,
                                            first_line_read, job);
@@ -468,7 +558,7 @@ cli_ps_job_exit_status (CliPsJob *job)
     {
     case CASTELLAN_PSRP_PIPELINE_COMPLETED:
       /* A command alone failed when it wrote an error. */
-      if (!job->status_appended && job->host && cli_pshost_error_count (job->host) > 0)
+      if (job->kind == CLI_PS_COMMAND && job->host && cli_pshost_error_count (job->host) > 0)
         return 1;
       return 0;
     case CASTELLAN_PSRP_PIPELINE_STOPPED:

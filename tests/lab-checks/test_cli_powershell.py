@@ -699,6 +699,91 @@ class PowerShellRun(LabTestCase):
         self.assertEqual((res.returncode, res.stderr), (0, b""))
         self.assertIn("Get-Date", res.stdout.decode().split("\n"))
 
+    # ---- script files ----------------------------------------------------------------
+
+    def script_file(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def run_file(self, path, *words, stdin=b"", extra=()):
+        if os.path.exists(self.report):
+            os.unlink(self.report)
+        return self.run_cli("--script-file", path, "--report", self.report, "--port",
+                            str(self.lab.http_port), *extra, "localhost", "--", *words, stdin=stdin)
+
+    def test_script_file(self):
+        # As pwsh -File runs it: as written (it may end in named blocks,
+        # after which nothing can be appended), its parameters from the
+        # words, read by the host's binder.
+        hello = self.script_file("hello.ps1", (
+            "[CmdletBinding()]\n"
+            "param([string]$Name = 'world', [int]$Count = 1, [switch]$Loud)\n"
+            "begin { $n = 0 }\n"
+            "process { $n++ }\n"
+            "end {\n"
+            "  1..$Count | ForEach-Object { $t = \"hello $Name\"; if ($Loud) { $t.ToUpper() } else { $t } }\n"
+            "  \"blocks $n\"\n"
+            "}\n").encode())
+        res = self.run_file(hello)
+        self.assertEqual((res.returncode, res.stdout, res.stderr), (0, b"hello world\nblocks 1\n", b""))
+        self.assertPsrpReport(self.report_json())
+        res = self.run_file(hello, "-Name", "Ada", "-Count", "2", "-Loud")
+        self.assertEqual((res.returncode, res.stdout, res.stderr), (0, b"HELLO ADA\nHELLO ADA\nblocks 1\n", b""))
+        # A switch before a positional value, and -Name:value.
+        res = self.run_file(hello, "-Loud", "Bob")
+        self.assertEqual((res.returncode, res.stdout), (0, b"HELLO BOB\nblocks 1\n"), res.stderr)
+        res = self.run_file(hello, "-Name:Cy", "-Count:3")
+        self.assertEqual((res.returncode, res.stdout), (0, b"hello Cy\n" * 3 + b"blocks 1\n"), res.stderr)
+        # Words are values, never code.
+        res = self.run_file(hello, "$(exit 9)")
+        self.assertEqual((res.returncode, res.stdout), (0, b"hello $(exit 9)\nblocks 1\n"), res.stderr)
+        # Lines of stdin are the pipeline's input.
+        piped = self.script_file("piped.ps1", b"param([Parameter(ValueFromPipeline)]$Line)\n"
+                                              b"process { \"got $Line\" }\n")
+        res = self.run_file(piped, stdin=b"a\nb\n")
+        self.assertEqual((res.returncode, res.stdout), (0, b"got a\ngot b\n"), res.stderr)
+
+    def test_script_file_encodings(self):
+        # UTF-8 with a BOM and CRLF, and UTF-16 with its BOM, as Windows
+        # editors save scripts; exit N is the exit status.
+        bom = self.script_file("bom.ps1", "\ufeff'bom été'\r\nexit 4\r\n".encode())
+        res = self.run_file(bom)
+        self.assertEqual((res.returncode, res.stdout, res.stderr), (4, "bom été\n".encode(), b""))
+        utf16 = self.script_file("utf16.ps1", b"\xff\xfe" + "'utf16 é中 ✓'\r\n".encode("utf-16-le"))
+        res = self.run_file(utf16)
+        self.assertEqual((res.returncode, res.stdout), (0, "utf16 é中 ✓\n".encode()), res.stderr)
+        utf16be = self.script_file("utf16be.ps1", b"\xfe\xff" + "'big end'\n".encode("utf-16-be"))
+        res = self.run_file(utf16be)
+        self.assertEqual((res.returncode, res.stdout), (0, b"big end\n"), res.stderr)
+
+    def test_script_file_status_and_errors(self):
+        # pwsh -File's exit status: an error record alone does not fail
+        # the script; a terminating error does.
+        soft = self.script_file("soft.ps1", b"Write-Error 'soft one'\n'after'\n")
+        res = self.run_file(soft)
+        self.assertEqual((res.returncode, res.stdout), (0, b"after\n"), res.stderr)
+        self.assertIn(b"soft one", res.stderr)
+        hard = self.script_file("hard.ps1", b"'before'\nthrow 'hard one'\n'not reached'\n")
+        res = self.run_file(hard)
+        self.assertEqual((res.returncode, res.stdout), (1, b"before\n"), res.stderr)
+        self.assertIn(b"hard one", res.stderr)
+        # A file that cannot be run is refused before any host is asked.
+        before = self.lab.status()["requests"]
+        latin1 = self.script_file("latin1.ps1", b"'caf\xe9'\n")
+        self.assertFailed(self.run_file(latin1), r"latin1\.ps1", "not UTF-8", "save it as UTF-8")
+        odd = self.script_file("odd.ps1", b"\xff\xfe\x41")
+        self.assertFailed(self.run_file(odd), r"odd\.ps1", "UTF-16")
+        self.assertFailed(self.run_file(os.path.join(self.tmp, "missing.ps1")), r"missing\.ps1")
+        self.assertFalse(os.path.exists(self.report))
+        self.assertEqual(self.lab.status()["requests"], before)
+        # Several hosts run the same file.
+        res = self.run_cli("--script-file", soft, *self.hosts_args())
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn(b"localhost: after\n", res.stdout)
+        self.assertIn(b"127.0.0.1: after\n", res.stdout)
+
     # ---- the restricted endpoint ---------------------------------------------------
 
     def test_restricted_endpoint(self):
