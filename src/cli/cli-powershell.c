@@ -263,19 +263,36 @@ add_words (CastellanPsrpCommand *command,
     }
 }
 
+/* Characters of PowerShell's language: text with any of them is script. */
+#define SCRIPT_CHARACTERS "$(){}[];|&@<>`\"',#=\n\r"
+
 /* A restricted endpoint (NoLanguage, as JEA's) runs commands, not
- * script: text of words alone (a command, its parameters and values) is
- * sent as one command. */
+ * script. A SCRIPT given as one word is one command when it is words
+ * alone (a command, its parameters and values), split at white space.
+ * Given as several words, as a shell splits a command line, each is kept
+ * whole, so a quoted value with spaces stays one value; after the
+ * command's name they are values, never code, as a script file's
+ * arguments are. */
 static CastellanPsrpCommand *
-command_of_words (const char *text)
+command_of_words (char **given)
 {
   g_auto(GStrv) split = NULL;
   g_autoptr(GPtrArray) words = g_ptr_array_new ();
   CastellanPsrpCommand *command;
 
-  if (strpbrk (text, "$(){}[];|&@<>`\"',#=\n\r") != NULL)
+  if (given[0] == NULL)
     return NULL;
-  split = g_strsplit_set (text, " \t", -1);
+  if (given[1] != NULL)
+    {
+      if (*given[0] == '\0' || strpbrk (given[0], SCRIPT_CHARACTERS " \t") != NULL)
+        return NULL;
+      command = castellan_psrp_command_new (given[0], FALSE);
+      add_words (command, given + 1);
+      return command;
+    }
+  if (strpbrk (given[0], SCRIPT_CHARACTERS) != NULL)
+    return NULL;
+  split = g_strsplit_set (given[0], " \t", -1);
   for (guint i = 0; split[i] != NULL; i++)
     if (*split[i] != '\0')
       g_ptr_array_add (words, split[i]);
@@ -378,7 +395,7 @@ opened (GObject      *source,
   else
     {
       script = script_text (job->run);
-      command = restricted (job->run) ? command_of_words (script) : NULL;
+      command = restricted (job->run) ? command_of_words (job->run->command) : NULL;
       if (command != NULL)
         {
           job->kind = CLI_PS_COMMAND;

@@ -838,6 +838,15 @@ class PowerShellRun(LabTestCase):
         res = self.ps("Get-Date", "-D", "2020-01-02", extra=restricted)
         self.assertEqual((res.returncode, res.stdout), (1, b""), res.stderr)
         self.assertRegex(res.stderr.decode(), r"ambiguous.*-Date.*-Day")
+        # Words as a shell split them stay whole: a value with a space, a
+        # value with a "$" (a value, never code). One word is split at
+        # white space.
+        for words, expected in ((("Get-Date", "-Date", "2020-01-02", "-Format", "yyyy MM"), b"2020 01\n"),
+                                (("Get-Date", "-Date", "2020-01-02", "-Format", "'$'yyyy"), b"$2020\n"),
+                                (("Get-Date -Date 2020-01-02 -Format yyyy",), b"2020\n")):
+            with self.subTest(words=words):
+                res = self.ps(*words, extra=restricted)
+                self.assertEqual((res.returncode, res.stdout, res.stderr), (0, expected, b""))
 
     def test_unknown_configuration(self):
         res = self.ps("'x'", extra=("--configuration", "No.Such.Config"))
