@@ -81,7 +81,18 @@ def atspi():
     import gi
     gi.require_version("Atspi", "2.0")
     from gi.repository import Atspi
+    global _atspi_timeout_set
+    if not _atspi_timeout_set:
+        # AT-SPI gives up on an answer after 0.8 s: an app busy under
+        # load (twenty consoles streaming, a sanitizer build, a busy
+        # machine) then reads as broken. Every wait here is bounded on
+        # its own; a call may take up to 20 s.
+        Atspi.set_timeout(20000, 30000)
+        _atspi_timeout_set = True
     return Atspi
+
+
+_atspi_timeout_set = False
 
 
 def wait_for(find, what, seconds=30, process=None):
