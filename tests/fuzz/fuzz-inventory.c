@@ -2,15 +2,24 @@
 /* libFuzzer target: the inventory file and CSV imports, whatever is in
  * them. A damaged file must be kept aside, never lost. */
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "castellan-inventory.h"
 #include "fuzz.h"
 
+static char *dir;
+
+/* Each input's files go after it; the folder at the end. */
+static void
+remove_dir (void)
+{
+  g_rmdir (dir);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  static char *dir;
   g_autofree char *path = NULL;
   g_autofree char *csv = g_strndup ((const char *) data, size);
   g_autoptr(CastellanInventory) inv = NULL;
@@ -19,7 +28,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   const char *name;
 
   if (dir == NULL)
-    dir = g_dir_make_tmp ("castellan-fuzz-XXXXXX", NULL);
+    {
+      dir = g_dir_make_tmp ("castellan-fuzz-XXXXXX", NULL);
+      atexit (remove_dir);
+    }
   path = g_build_filename (dir, "inventory.ini", NULL);
   g_file_set_contents (path, (const char *) data, size, NULL);
   inv = castellan_inventory_new (path);

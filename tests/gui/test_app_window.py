@@ -5,6 +5,7 @@ then once in each language of po/LINGUAS, where it must speak that
 language."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,8 @@ def show_window(lang, names):
             app.wait(10)
         except subprocess.TimeoutExpired:
             app.kill()
+            app.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def main():

@@ -3,6 +3,7 @@
 
 import json
 import os
+import shutil
 import shlex
 import signal
 import subprocess
@@ -52,6 +53,9 @@ class Lab:
 
     def __exit__(self, *exc):
         subprocess.run([PYTHON, LAB, "down", self.dir], capture_output=True, timeout=60)
+        # Its keys, tickets and passwords go with it, unless asked to stay.
+        if not os.environ.get("CASTELLAN_KEEP_LAB"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     @property
     def http_port(self):

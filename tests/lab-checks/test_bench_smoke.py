@@ -5,6 +5,7 @@ table and JSON come out. Nothing here looks at a time."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ class BenchSmoke(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="castellan-bench-smoke-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
         cls.json_path = os.path.join(cls.dir, "bench.json")
         env = dict(os.environ)
         env.pop("G_DEBUG", None)

@@ -6,6 +6,7 @@ many connections opened and authenticated together are where a client's
 connection handling shows its races."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ class FanOut(LabTestCase):
 
     def fan_out(self, *args):
         tmp = tempfile.mkdtemp(prefix="castellan-fanout-")
+        self.addCleanup(shutil.rmtree, tmp, True)
         for _ in range(ROUNDS):
             res = subprocess.run([RUN, *args, "--", "echo", "hi"], capture_output=True,
                                  timeout=120, env=dict(os.environ, XDG_CONFIG_HOME=tmp))

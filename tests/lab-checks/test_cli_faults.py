@@ -11,6 +11,7 @@ test_cli_run.py."""
 
 import glob
 import os
+import shutil
 import select
 import signal
 import socket
@@ -119,6 +120,7 @@ class SilentHost:
 class Faults(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="castellan-faults-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
 
     def env(self, **extra):
         return dict(os.environ, XDG_CONFIG_HOME=self.tmp, **extra)

@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 import pty
 import re
 import select
@@ -162,6 +163,7 @@ class PowerShellRun(LabTestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="castellan-ps-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
         self.report = os.path.join(self.tmp, "r.json")
 
     # ---- running castellan-run -----------------------------------------------------

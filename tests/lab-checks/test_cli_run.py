@@ -6,6 +6,7 @@ refusal, the bytes, and each of the peer's fault switches."""
 import hashlib
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -25,6 +26,7 @@ RUN = os.path.join(os.environ.get("CASTELLAN_BUILD_DIR", "build"), "src", "cli",
 class CastellanRun(LabTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="castellan-run-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
         self.report = os.path.join(self.tmp, "r.json")
 
     def run_cli(self, *args, stdin=b"", timeout=120, env=None):

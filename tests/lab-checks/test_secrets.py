@@ -5,6 +5,7 @@ the report, its output, the remote command's environment and the peer's
 log."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ RUN = os.path.join(os.environ.get("CASTELLAN_BUILD_DIR", "build"), "src", "cli",
 class Secrets(LabTestCase):
     def test_password_goes_nowhere_but_the_wire(self):
         tmp = tempfile.mkdtemp(prefix="castellan-secret-")
+        self.addCleanup(shutil.rmtree, tmp, True)
         report = os.path.join(tmp, "r.json")
         password = self.lab.password.encode()
         proc = subprocess.Popen(

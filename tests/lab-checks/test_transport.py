@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -134,6 +135,7 @@ class ConnectProxy:
 class Transport(LabTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="castellan-transport-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
         self.report = os.path.join(self.tmp, "r.json")
         self.server_cert = certificate_sha256(self.lab.env["LAB_SERVER_CERT"])
         self.other_cert = certificate_sha256(self.lab.env["LAB_OTHER_CERT"])

@@ -5,11 +5,15 @@
 #include "castellan-error.h"
 #include "castellan-inventory.h"
 
+/* A folder of its own in the test's isolated directories, which GLib
+ * removes when the test has passed. */
 static char *
 temp_path (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("castellan-inv-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "inv-XXXXXX", NULL);
 
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_cache_dir (), 0700), ==, 0);
+  g_assert_nonnull (g_mkdtemp (dir));
   return g_build_filename (dir, "data", "inventory.ini", NULL);
 }
 
@@ -511,7 +515,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/inventory/round-trip", test_round_trip);
   g_test_add_func ("/inventory/missing", test_missing_is_empty);
   g_test_add_func ("/inventory/damaged", test_damaged_kept_aside);

@@ -144,8 +144,8 @@ test_reach (void)
 static void
 test_save_and_load (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("castellan-th-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "sub", "trusted-hosts", NULL);
+  /* In the test's isolated directories, which GLib removes. */
+  g_autofree char *path = g_build_filename (g_get_user_cache_dir (), "sub", "trusted-hosts", NULL);
   g_autoptr(CastellanTrustedHosts) th = castellan_trusted_hosts_parse ("srv01,*.corp.example");
   g_autoptr(CastellanTrustedHosts) back = NULL;
   g_autoptr(CastellanTrustedHosts) missing = NULL;
@@ -169,7 +169,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/trusted-hosts/parse", test_parse_and_serialise);
   g_test_add_func ("/trusted-hosts/match", test_match);
   g_test_add_func ("/trusted-hosts/first-match", test_first_match_named);

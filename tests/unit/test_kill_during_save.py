@@ -6,6 +6,7 @@ whole (500 hosts, one generation), never a broken or mixed one, and
 nothing is reported damaged."""
 
 import os
+import shutil
 import random
 import signal
 import subprocess
@@ -45,6 +46,7 @@ def main():
             return 1
     print(f"ok - {KILLS} kills during saves, the inventory whole every time "
           f"({len(seen)} different generations found)")
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
