@@ -5,14 +5,33 @@
 #include "castellan-error.h"
 #include "castellan-inventory.h"
 
-/* A folder of its own in the test's isolated directories, which GLib
- * removes when the test has passed. */
+/* Every test's files, in one folder that goes when the tests have run. */
+static char *temp_root;
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+/* A folder of its own for each test. */
 static char *
 temp_path (void)
 {
-  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "inv-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (temp_root, "inv-XXXXXX", NULL);
 
-  g_assert_cmpint (g_mkdir_with_parents (g_get_user_cache_dir (), 0700), ==, 0);
   g_assert_nonnull (g_mkdtemp (dir));
   return g_build_filename (dir, "data", "inventory.ini", NULL);
 }
@@ -515,7 +534,11 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  temp_root = g_dir_make_tmp ("castellan-inv-XXXXXX", NULL);
+  g_assert_nonnull (temp_root);
   g_test_add_func ("/inventory/round-trip", test_round_trip);
   g_test_add_func ("/inventory/missing", test_missing_is_empty);
   g_test_add_func ("/inventory/damaged", test_damaged_kept_aside);
@@ -529,5 +552,8 @@ main (int   argc,
   g_test_add_func ("/inventory/two-instances", test_two_instances);
   g_test_add_func ("/inventory/watch", test_watch);
   g_test_add_func ("/inventory/damaged-at-save", test_damaged_at_save);
-  return g_test_run ();
+  status = g_test_run ();
+  remove_tree (temp_root);
+  g_free (temp_root);
+  return status;
 }

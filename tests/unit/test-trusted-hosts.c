@@ -144,8 +144,9 @@ test_reach (void)
 static void
 test_save_and_load (void)
 {
-  /* In the test's isolated directories, which GLib removes. */
-  g_autofree char *path = g_build_filename (g_get_user_cache_dir (), "sub", "trusted-hosts", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("castellan-th-XXXXXX", NULL);
+  g_autofree char *sub = g_build_filename (dir, "sub", NULL);
+  g_autofree char *path = g_build_filename (sub, "trusted-hosts", NULL);
   g_autoptr(CastellanTrustedHosts) th = castellan_trusted_hosts_parse ("srv01,*.corp.example");
   g_autoptr(CastellanTrustedHosts) back = NULL;
   g_autoptr(CastellanTrustedHosts) missing = NULL;
@@ -163,13 +164,15 @@ test_save_and_load (void)
   missing = castellan_trusted_hosts_load (path, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (castellan_trusted_hosts_get_n_entries (missing), ==, 0);
+  g_rmdir (sub);
+  g_rmdir (dir);
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trusted-hosts/parse", test_parse_and_serialise);
   g_test_add_func ("/trusted-hosts/match", test_match);
   g_test_add_func ("/trusted-hosts/first-match", test_first_match_named);
