@@ -84,6 +84,13 @@ class Lab:
             status = self.status()
         return status
 
+    def quiet_peer_log(self, seconds=30):
+        """The peer's log once it answers no request: what comes after is
+        the caller's (a request of an earlier test may still be waiting
+        for its answer, as a Receive does)."""
+        self.wait_status(lambda s: s["answering"] == 0, seconds)
+        return self.peer_log()
+
     def peer_log(self):
         with open(os.path.join(self.dir, "peer.log")) as f:
             return f.read()

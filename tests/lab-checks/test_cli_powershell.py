@@ -551,7 +551,7 @@ class PowerShellRun(LabTestCase):
 
     def test_ctrl_c_stops_the_pipeline(self):
         marker = os.path.join(self.tmp, "stopped")
-        log_before = len(self.lab.peer_log())
+        log_before = len(self.lab.quiet_peer_log())
         rest = b""
         proc = self.popen_cli(*self.args(
             "'started'; try { Start-Sleep 60 } finally "

@@ -66,10 +66,10 @@ class CastellanRun(LabTestCase):
         self.assertIsNone(r["trusted_hosts_entry"])
 
     def test_ntlm_to_address_needs_trusted_hosts(self):
-        log_before = len(self.lab.peer_log())
+        before = self.lab.status()["requests"]
         res = self.ntlm("echo", "hi")
         self.assertFailed(res, "Refused before any credential was sent", "TrustedHosts")
-        self.assertNotIn("(ntlm)", self.lab.peer_log()[log_before:])
+        self.assertEqual(self.lab.status()["requests"], before, "a request reached the host")
         res = self.ntlm("echo", "hi", extra=("--trusted-hosts", "10.0.0.1, 127.0.0.*"))
         self.assertEqual((res.returncode, res.stdout), (0, b"hi\n"), res.stderr)
         r = self.report_json()
@@ -225,7 +225,7 @@ class CastellanRun(LabTestCase):
         for honoured in (True, False):
             with self.subTest(honoured=honoured):
                 self.lab.control(client_command_ids=honoured)
-                before = len(self.lab.peer_log())
+                before = len(self.lab.quiet_peer_log())
                 res = self.run_cli("--port", str(self.lab.http_port), "--hosts", "localhost",
                                    "--", "echo one && echo two 1>&2")
                 self.assertEqual(res.returncode, 0, res.stderr)
@@ -490,7 +490,7 @@ class CastellanRun(LabTestCase):
         self.fault("oversize@Receive", "more than the", "MaxEnvelopeSize")
 
     def test_dropped_connection_reauthenticates(self):
-        before = self.lab.peer_log().count("authenticated negotiate")
+        before = self.lab.quiet_peer_log().count("authenticated negotiate")
         self.lab.control(faults=["close@Command*1"])
         res = self.krb("echo", "again")
         self.assertEqual((res.returncode, res.stdout), (0, b"again\n"), res.stderr)
@@ -538,7 +538,7 @@ class CastellanRun(LabTestCase):
         # A CR LF in the address would put a header of the attacker's
         # choosing into the request: refused before any byte is sent.
         before = self.lab.status()["requests"]
-        log_before = self.lab.peer_log()
+        log_before = self.lab.quiet_peer_log()
         for url in (f"http://localhost:{self.lab.http_port}/wsman\r\nX-Injected: yes",
                     f"http://localhost:{self.lab.http_port}/wsman\nX-Injected: yes",
                     f"http://localhost:{self.lab.http_port}/ws\tman"):
@@ -550,11 +550,11 @@ class CastellanRun(LabTestCase):
                 hosts = self.run_cli("--hosts", f"localhost:{self.lab.http_port},{url}", "--",
                                      "echo", "hi")
                 self.assertFailed(hosts, "control character")
+        # Nothing reached the peer: it counts each request as it arrives.
+        # (Its log is no measure of that: a request of an earlier case
+        # may still be answered, and logged, while this one runs.)
         self.assertEqual(self.lab.status()["requests"], before)
-        new_lines = self.lab.peer_log()[len(log_before):]
-        self.assertNotIn("X-Injected", new_lines)
-        # (the lab's own control requests may be logged late)
-        self.assertNotIn("POST /wsman", new_lines)
+        self.assertNotIn("X-Injected", self.lab.peer_log()[len(log_before):])
 
     def test_relative_ca_file(self):
         # Resolved against the current directory when the command is read.

@@ -80,6 +80,10 @@ class PeerState:
         self.log_lock = threading.Lock()
         self.log_file = open(args.log, "a", buffering=1) if args.log else None
         self.requests = 0
+        # POSTs being answered now: a test waits for none before it
+        # reads the log as its own.
+        self.answering = 0
+        self.count_lock = threading.Lock()
         self.delegations = 0
         self.connections = ConnectionLog()
 
@@ -309,7 +313,16 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(405)
 
     def do_POST(self):
-        self.state.requests += 1
+        with self.state.count_lock:
+            self.state.requests += 1
+            self.state.answering += 1
+        try:
+            self.answer_post()
+        finally:
+            with self.state.count_lock:
+                self.state.answering -= 1
+
+    def answer_post(self):
         path = urlsplit(self.path).path
         self.current = self.state.connections.add_request(self.record, "POST", path, self.headers)
         try:
@@ -895,6 +908,8 @@ class Handler(BaseHTTPRequestHandler):
                 "allow_unencrypted": self.state.allow_unencrypted,
                 "client_command_ids": self.state.client_command_ids,
                 "requests": self.state.requests,
+                # not counting this one, when it came as a control POST
+                "answering": self.state.answering - (self.command == "POST"),
                 "delegations": self.state.delegations,
             }
         self.reply(200, json.dumps(status).encode(), "application/json")
