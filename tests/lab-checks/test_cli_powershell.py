@@ -612,6 +612,13 @@ class PowerShellRun(LabTestCase):
         self.assertEqual(code, 0, shown)
         self.assertIn("[]", shown.split("\n"), shown)
 
+    def assertTypedUnseen(self, term, shown, secret):
+        """What was typed without echo is shown once, as a line of the
+        script's output, never as it was typed; the terminal echoes again."""
+        self.assertEqual(shown.count(secret), 1, shown)
+        self.assertIn(secret, shown.split("\n"), shown)
+        self.assertTrue(echo_on(term.master), "the terminal was left without echo")
+
     def test_secure_string_from_the_terminal(self):
         secret = "s3cret-Wörd ✓"
         term = self.terminal("$s = Read-Host 'Secret' -AsSecureString; $s.GetType().FullName; "
@@ -622,12 +629,8 @@ class PowerShellRun(LabTestCase):
         term.type(secret.encode() + b"\r")
         code, shown = term.finish()
         self.assertEqual(code, 0, shown)
-        lines = shown.split("\n")
-        self.assertIn("System.Security.SecureString", lines, shown)
-        # Shown once: by the script, never as it was typed.
-        self.assertEqual(shown.count(secret), 1, shown)
-        self.assertIn(secret, lines, shown)
-        self.assertTrue(echo_on(term.master), "the terminal was left without echo")
+        self.assertIn("System.Security.SecureString", shown.split("\n"), shown)
+        self.assertTypedUnseen(term, shown, secret)
 
     def test_get_credential_from_the_terminal(self):
         password = "pa55-Wörd"
@@ -642,9 +645,7 @@ class PowerShellRun(LabTestCase):
         lines = shown.split("\n")
         self.assertIn("alice", lines, shown)
         self.assertIn("System.Security.SecureString", lines, shown)
-        self.assertEqual(shown.count(password), 1, shown)
-        self.assertIn(password, lines, shown)
-        self.assertTrue(echo_on(term.master), "the terminal was left without echo")
+        self.assertTypedUnseen(term, shown, password)
 
     def test_prompt_for_choice_from_the_terminal(self):
         script = ("$Host.UI.PromptForChoice('Restart', 'Restart the service now?', "
@@ -675,10 +676,8 @@ class PowerShellRun(LabTestCase):
         term.type(password.encode() + b"\r")
         code, shown = term.finish()
         self.assertEqual(code, 0, shown)
-        lines = shown.split("\n")
-        self.assertIn("CASTELLAN\\bob", lines, shown)
-        self.assertEqual(shown.count(password), 1, shown)
-        self.assertIn(password, lines, shown)
+        self.assertIn("CASTELLAN\\bob", shown.split("\n"), shown)
+        self.assertTypedUnseen(term, shown, password)
 
     def test_prompts_fail_at_once_without_a_terminal(self):
         for script in ("Read-Host 'Name'", "Read-Host 'Secret' -AsSecureString",
